@@ -1,0 +1,1 @@
+"""Folium maps for supervisors, planners and alert evidence."""
