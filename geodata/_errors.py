@@ -7,3 +7,11 @@ class NetworkSourceError(ValueError):
 
 class TrackError(ValueError):
     """A track file or array cannot be read as GPS fixes."""
+
+
+class ScheduleError(ValueError):
+    """An opening_hours schedule, its time zone or its date ranges cannot be used."""
+
+
+class RestrictionLayerError(ValueError):
+    """A restriction layer does not follow the layer format; the message lists every problem."""

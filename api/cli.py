@@ -1,0 +1,21 @@
+"""The `hazmat` command line: one sub-command group per topic, assembled here."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from api.commands import network
+
+app = typer.Typer(
+    help="Hazardous-goods transport tracking and route control / 危险货物道路运输监控与路线管控.",
+    no_args_is_help=True,
+)
+app.add_typer(network.app, name="network")
+
+
+@app.callback()
+def configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress.")) -> None:
+    """Set up logging for every command."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)

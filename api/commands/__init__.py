@@ -1,0 +1,1 @@
+"""Sub-commands of the `hazmat` command-line interface, one module per topic."""
