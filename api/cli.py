@@ -6,13 +6,14 @@ import logging
 
 import typer
 
-from api.commands import network
+from api.commands import goods, network
 
 app = typer.Typer(
     help="Hazardous-goods transport tracking and route control / 危险货物道路运输监控与路线管控.",
     no_args_is_help=True,
 )
 app.add_typer(network.app, name="network")
+app.add_typer(goods.app, name="goods")
 
 
 @app.callback()
