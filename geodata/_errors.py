@@ -15,3 +15,7 @@ class ScheduleError(ValueError):
 
 class RestrictionLayerError(ValueError):
     """A restriction layer does not follow the layer format; the message lists every problem."""
+
+    def __init__(self, message: str, problems: tuple[object, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
