@@ -215,7 +215,8 @@ def _hemisphere(status: Status, bit: Status, value_deg: float) -> Status:
     """Return `status` with `bit` set for a negative coordinate, cleared for a positive one."""
     if value_deg < 0:
         return status | bit
-    return status & ~bit if value_deg > 0 else status
+    # int arithmetic: `~` on an IntFlag drops the bits that have no name
+    return Status(int(status) & ~int(bit)) if value_deg > 0 else status
 
 
 def _coordinate_problems(latitude_deg: float, longitude_deg: float) -> list[tuple[str, str]]:
