@@ -1,0 +1,52 @@
+"""What a matched track amounts to: counts, km, time, roads driven; shared by match and demo."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from geodata.matching.result import MatchResult
+from geodata.matching.screening import FixReason
+from geodata.network import RoadNetwork
+
+
+@dataclass(frozen=True)
+class MatchReport:
+    """Summary of one matched track."""
+
+    fixes: int
+    matched: int
+    rejected: dict[str, int]
+    breaks: int
+    km: float
+    duration_s: float  # time between consecutive matched fixes, gaps at breaks left out
+    roads: list[str]
+
+
+def report_match(network: RoadNetwork, result: MatchResult, t: np.ndarray) -> MatchReport:
+    """Summarise a match: fixes matched and rejected by reason, breaks, km, time, main roads."""
+    edge_ids = result.matched_edge_ids()
+    lengths = network.edge_length_m[edge_ids]
+    names = network.edges["name"].to_numpy(dtype=object)[edge_ids]
+    by_road: Counter[str] = Counter()
+    for name, length in zip(names, lengths, strict=True):
+        by_road[name if isinstance(name, str) else "(unnamed / 无名道路)"] += float(length)
+    matched = result.is_matched
+    steps = np.diff(t[matched])
+    continuing = ~result.is_break[matched][1:]
+    rejected = {
+        FixReason(code).name.lower(): count
+        for code, count in result.reason_counts().items()
+        if code != FixReason.OK
+    }
+    return MatchReport(
+        fixes=len(result),
+        matched=int(result.is_matched.sum()),
+        rejected=rejected,
+        breaks=max(int((result.is_break & result.is_matched).sum()) - 1, 0),
+        km=float(lengths.sum()) / 1000.0,
+        duration_s=float(steps[continuing].sum()),
+        roads=[name for name, _ in by_road.most_common(3)],
+    )
