@@ -65,7 +65,7 @@ def tables_from_graph(G: nx.MultiDiGraph) -> tuple[pd.DataFrame, pd.DataFrame, n
     """Return node table, edge table and WGS-84 edge geometries of an osmnx graph.
 
     The node table has `osm_node_id`, `lon`, `lat`; the edge table has `u`, `v` (node row
-    positions), `osm_way_id`, the typed tag columns and `tags` (JSON).
+    positions), `osm_way_id`, `is_forward`, the typed tag columns and `tags` (JSON).
     """
     if len(G.edges) == 0:
         msg = "the graph has no edges"
@@ -89,4 +89,5 @@ def tables_from_graph(G: nx.MultiDiGraph) -> tuple[pd.DataFrame, pd.DataFrame, n
     edges["v"] = position.loc[v_osm].to_numpy()
     osmid = edge_gdf["osmid"] if "osmid" in edge_gdf else pd.Series(-1, index=edge_gdf.index)
     edges["osm_way_id"] = [int(_first(w)) for w in osmid]
+    edges["is_forward"] = forward
     return nodes.reset_index(drop=True), edges, edge_gdf.geometry.to_numpy()

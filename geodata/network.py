@@ -25,6 +25,7 @@ from geodata import graph_read, tags
 from geodata._errors import NetworkSourceError
 
 if TYPE_CHECKING:
+    from geodata.matching.index import MatchIndex
     from geodata.osm_read import OsmExtract
 
 __all__ = ["RoadNetwork", "utm_crs"]
@@ -32,7 +33,7 @@ __all__ = ["RoadNetwork", "utm_crs"]
 logger = logging.getLogger(__name__)
 
 WGS84 = pyproj.CRS.from_epsg(4326)
-EDGE_CORE_COLUMNS = ("u", "v", "osm_way_id", "u_osm", "v_osm", "length_m")
+EDGE_CORE_COLUMNS = ("u", "v", "osm_way_id", "is_forward", "u_osm", "v_osm", "length_m")
 
 
 def utm_crs(lon: float, lat: float) -> pyproj.CRS:
@@ -56,7 +57,7 @@ class RoadNetwork:
         Indexed 0..N-1; columns `osm_node_id`, `x`, `y` (metric), `lon`, `lat`.
     edges
         GeoDataFrame indexed by edge id 0..E-1; columns `u`, `v` (node positions), `osm_way_id`,
-        `u_osm`, `v_osm`, `length_m`, the typed tag columns of `tags.EDGE_TAG_COLUMNS`, `tags`
+        `is_forward` (runs in the way's drawing order), `u_osm`, `v_osm`, `length_m`, the typed tag columns of `tags.EDGE_TAG_COLUMNS`, `tags`
         (JSON of the kept OSM tags) and `geometry` (LineString from u to v).
     name
         Human name of the source.
@@ -115,6 +116,13 @@ class RoadNetwork:
         counts = np.bincount(self.edge_u, minlength=len(self.nodes))
         indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         return indptr, order.astype(np.int64)
+
+    @cached_property
+    def matching_index(self) -> MatchIndex:
+        """Arrays and segment grid the map matcher's kernels read, built on first use."""
+        from geodata.matching import index  # numba compiles on import: only when matching
+
+        return index.build_index(self)
 
     @cached_property
     def to_lonlat(self) -> pyproj.Transformer:
@@ -207,7 +215,7 @@ class RoadNetwork:
         is_forward = np.repeat([True, False], [len(forward_segs), len(backward_segs)])
         typed = _way_tag_table(extract, edge_way, is_forward)
         way_ids = np.array([w.way_id for w in extract.ways], dtype=np.int64)
-        edges = typed.assign(u=u, v=v, osm_way_id=way_ids[edge_way])
+        edges = typed.assign(u=u, v=v, osm_way_id=way_ids[edge_way], is_forward=is_forward)
         nodes = pd.DataFrame({"osm_node_id": node_ids, "lon": lon, "lat": lat})
         return cls._assemble(
             nodes, edges, geometry, name=name, source_hash=source_hash, retain_all=retain_all
@@ -245,8 +253,8 @@ class RoadNetwork:
             Columns `lon`, `lat` (WGS-84); optional `osm_node_id`. Row position is the node id.
         arcs
             Directed arcs with columns `u`, `v` (node row positions); optional `geometry`
-            (WGS-84 LineStrings; straight lines otherwise), `osm_way_id` and any typed tag
-            columns of `tags.EDGE_TAG_COLUMNS`.
+            (WGS-84 LineStrings; straight lines otherwise), `osm_way_id`, `is_forward` and any
+            typed tag columns of `tags.EDGE_TAG_COLUMNS`.
         """
         nodes = nodes.reset_index(drop=True)
         if not {"lon", "lat"} <= set(nodes.columns) or not {"u", "v"} <= set(arcs.columns):
@@ -264,7 +272,10 @@ class RoadNetwork:
                 np.stack([x[u], x[v], y[u], y[v]], axis=1).reshape(-1, 2, 2).transpose(0, 2, 1)
             )
         edges = _default_tag_table(arcs).assign(
-            u=u, v=v, osm_way_id=arcs.get("osm_way_id", pd.Series(-1, index=arcs.index)).to_numpy()
+            u=u,
+            v=v,
+            osm_way_id=np.asarray(arcs.get("osm_way_id", -1)),
+            is_forward=np.asarray(arcs.get("is_forward", True), dtype=bool),
         )
         node_table = nodes[["lon", "lat"]].assign(
             osm_node_id=nodes.get("osm_node_id", pd.Series(-1, index=nodes.index)).to_numpy()
@@ -349,13 +360,17 @@ def _segment_lines(
     return shapely.linestrings(lon[positions], lat[positions], indices=indices)
 
 
-def _way_tag_table(extract: OsmExtract, edge_way: np.ndarray, is_forward: np.ndarray) -> pd.DataFrame:
+def _way_tag_table(
+    extract: OsmExtract, edge_way: np.ndarray, is_forward: np.ndarray
+) -> pd.DataFrame:
     """Typed tag columns and kept-tag JSON for each edge, parsed once per way and direction."""
     n_ways = len(extract.ways)
     per_way = tags.edge_tag_columns(
         [w.tags for w in extract.ways] * 2, forward=[True] * n_ways + [False] * n_ways
     )
-    per_way["tags"] = [json.dumps(w.tags, ensure_ascii=False, sort_keys=True) for w in extract.ways] * 2
+    per_way["tags"] = [
+        json.dumps(w.tags, ensure_ascii=False, sort_keys=True) for w in extract.ways
+    ] * 2
     rows = edge_way + np.where(is_forward, 0, n_ways)
     return per_way.iloc[rows].reset_index(drop=True)
 
@@ -367,7 +382,7 @@ def _default_tag_table(arcs: pd.DataFrame) -> pd.DataFrame:
         {col: arcs[col] if col in arcs else empty[col] for col in tags.EDGE_TAG_COLUMNS},
         index=arcs.index,
     ).astype(tags.EDGE_TAG_COLUMNS)
-    table["tags"] = arcs["tags"] if "tags" in arcs else "{}"
+    table["tags"] = arcs.get("tags", "{}")
     return table.reset_index(drop=True)
 
 

@@ -30,7 +30,9 @@ DRIVABLE_HIGHWAYS = frozenset(
         "residential", "living_street", "service", "road",
     }
 )  # fmt: skip
-EXCLUDED_SERVICE = frozenset({"parking", "parking_aisle", "driveway", "private", "emergency_access"})
+EXCLUDED_SERVICE = frozenset(
+    {"parking", "parking_aisle", "driveway", "private", "emergency_access"}
+)
 NO_MOTOR_VALUES = frozenset({"no", "private"})
 
 

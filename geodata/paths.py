@@ -46,7 +46,9 @@ def shortest_edge_path(
     keep = cheapest_parallel_edges(network, cost)
     n = len(network.nodes)
     weights = np.maximum(cost[keep], 1e-9)  # scipy reads explicit zeros as missing arcs
-    matrix = sparse.csr_matrix((weights, (network.edge_u[keep], network.edge_v[keep])), shape=(n, n))
+    matrix = sparse.csr_matrix(
+        (weights, (network.edge_u[keep], network.edge_v[keep])), shape=(n, n)
+    )
     _, predecessors = csgraph.dijkstra(matrix, indices=origin, return_predecessors=True)
     if origin == destination or predecessors[destination] < 0:
         return np.empty(0, dtype=np.int64)

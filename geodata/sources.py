@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_SOURCE = "default"
 # Bump when the build changes what a cached network holds.
-BUILD_VERSION = "1"
+BUILD_VERSION = "2"
 _HASH_CHUNK_BYTES = 1 << 20
 
 
@@ -116,7 +116,9 @@ def _build(source: str | Path, *, key: str, retain_all: bool) -> RoadNetwork:
     elif suffixes.endswith(osm_read.OSM_FILE_SUFFIXES):
         extract = osm_read.read_osm_file(source)
     else:
-        msg = f"unsupported network file {source.name}: use .osm.pbf, .osm[.gz|.bz2], .json, .graphml"
+        msg = (
+            f"unsupported network file {source.name}: use .osm.pbf, .osm[.gz|.bz2], .json, .graphml"
+        )
         raise NetworkSourceError(msg)
     return RoadNetwork.from_extract(extract, name=name, source_hash=key, retain_all=retain_all)
 

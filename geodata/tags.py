@@ -15,12 +15,12 @@ import pandas as pd
 
 __all__ = [
     "EDGE_TAG_COLUMNS",
-    "travel_directions",
     "directional_tags",
     "edge_tag_columns",
     "kept_tags",
     "parse_maxspeed_kmh",
     "parse_maxweight_t",
+    "travel_directions",
     "tunnel_category",
 ]
 
@@ -173,9 +173,9 @@ def travel_directions(way_tags: Mapping[str, str]) -> tuple[bool, bool]:
         return False, True
     if oneway in TWO_WAY:
         return True, True
-    implied = way_tags.get("junction") in {"roundabout", "circular"} or way_tags.get(
-        "highway"
-    ) in {"motorway"}
+    implied = way_tags.get("junction") in {"roundabout", "circular"} or way_tags.get("highway") in {
+        "motorway"
+    }
     return True, not implied
 
 
@@ -207,7 +207,9 @@ def _typed_row(way_tags: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def edge_tag_columns(tag_dicts: Iterable[Mapping[str, str]], *, forward: Iterable[bool]) -> pd.DataFrame:
+def edge_tag_columns(
+    tag_dicts: Iterable[Mapping[str, str]], *, forward: Iterable[bool]
+) -> pd.DataFrame:
     """Parse the kept tags of many edges into the typed columns of `EDGE_TAG_COLUMNS`.
 
     Parameters

@@ -50,9 +50,7 @@ class Track:
         return (times - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
 
 
-def read_track(
-    path: Path, *, datum_of_source: Datum = Datum.WGS84, naive_tz: str = "UTC"
-) -> Track:
+def read_track(path: Path, *, datum_of_source: Datum = Datum.WGS84, naive_tz: str = "UTC") -> Track:
     """Read a track file (`.csv`, `.gpx`, `.geojson`/`.json`).
 
     Parameters
@@ -66,7 +64,12 @@ def read_track(
         Time zone of times written without one (JT/T 808 terminals use Asia/Shanghai).
     """
     suffix = path.suffix.lower()
-    readers = {".csv": _read_csv, ".gpx": _read_gpx, ".geojson": _read_geojson, ".json": _read_geojson}
+    readers = {
+        ".csv": _read_csv,
+        ".gpx": _read_gpx,
+        ".geojson": _read_geojson,
+        ".json": _read_geojson,
+    }
     if suffix not in readers:
         msg = f"unsupported track file {path.name}: use .csv, .gpx or .geojson"
         raise TrackError(msg)
@@ -142,7 +145,9 @@ def _parse_times(raw: pd.Series, naive_tz: str) -> pd.Series:
     numeric = pd.to_numeric(text, errors="coerce")
     has_zone = text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
     is_iso = numeric.isna() & (text != "")
-    aware = pd.to_datetime(text.where(is_iso & has_zone), utc=True, errors="coerce", format="ISO8601")
+    aware = pd.to_datetime(
+        text.where(is_iso & has_zone), utc=True, errors="coerce", format="ISO8601"
+    )
     naive = pd.to_datetime(text.where(is_iso & ~has_zone), errors="coerce", format="ISO8601")
     localised = naive.dt.tz_localize(naive_tz, ambiguous="NaT", nonexistent="NaT")
     epoch = pd.to_datetime(numeric, unit="s", utc=True, errors="coerce")

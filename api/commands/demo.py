@@ -38,8 +38,9 @@ def run_demo(
         network = sources.load_network(network_source)
     summary = network.summary()
     console.print(
-        f"network / 路网: {network.name}: {summary['edges']:,} edges, {summary['length_km']:.1f} km, "
-        f"{summary['tunnel_edges']} tunnel and {summary['bridge_edges']} bridge edges"
+        f"network / 路网: {network.name}: {summary['edges']:,} edges, "
+        f"{summary['length_km']:.1f} km, {summary['tunnel_edges']} tunnel and "
+        f"{summary['bridge_edges']} bridge edges"
     )
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("Simulating fleet / 模拟车队", total=None)

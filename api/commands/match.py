@@ -17,7 +17,9 @@ console = Console(emoji=False)
 
 
 def match_file(
-    track_file: Annotated[Path, typer.Argument(help="CSV (lon, lat, time), GPX or GeoJSON points.")],
+    track_file: Annotated[
+        Path, typer.Argument(help="CSV (lon, lat, time), GPX or GeoJSON points.")
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="GeoJSON file to write.")],
     network_source: Annotated[
         str, typer.Option("--network", "-n", help="Network source (see `hazmat network`).")
@@ -36,15 +38,18 @@ def match_file(
     except (TrackError, NetworkSourceError) as err:
         console.print(f"[red]error / 错误:[/red] {err}")
         raise typer.Exit(code=2) from err
-    x, y = network.from_lonlat.transform(track.fixes["lon"].to_numpy(), track.fixes["lat"].to_numpy())
+    x, y = network.from_lonlat.transform(
+        track.fixes["lon"].to_numpy(), track.fixes["lat"].to_numpy()
+    )
     result = match_track(network, x, y, track.seconds)
     features = path_features.edge_features(network, result.matched_edge_ids())
     out.write_text(features.to_json(drop_id=True, ensure_ascii=False), encoding="utf-8")
     report = report_match(network, result, track.seconds)
     console.print(f"track / 轨迹: {track_file.name}  network / 路网: {network.name}")
     console.print(
-        f"fixes / 定位点: {report.fixes + len(track.rejected)}  matched / 已匹配: {report.matched}  "
-        f"unreadable rows / 无法读取: {len(track.rejected)}  rejected / 拒绝: {report.rejected or 0}"
+        f"fixes / 定位点: {report.fixes + len(track.rejected)}  "
+        f"matched / 已匹配: {report.matched}  unreadable rows / 无法读取: {len(track.rejected)}  "
+        f"rejected / 拒绝: {report.rejected or 0}"
     )
     console.print(
         f"driven / 行驶: {report.km:.2f} km in {report.duration_s / 60:.1f} min, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -41,8 +42,8 @@ def test_match_writes_one_feature_per_edge_in_travel_order(tmp_path: Path) -> No
     track = shared_data_path("osm-china/shenzhen/st_mapmatching_trajs/traj_0.geojson")
     csv = tmp_path / "track.csv"
     points = json.loads(track.read_text(encoding="utf-8"))["features"]
-    rows = [f"{p['geometry']['coordinates'][0]},{p['geometry']['coordinates'][1]},{1700000000 + 15 * i}"
-            for i, p in enumerate(points)]  # fmt: skip
+    coords = [p["geometry"]["coordinates"] for p in points]
+    rows = [f"{lon},{lat},{1_700_000_000 + 15 * i}" for i, (lon, lat) in enumerate(coords)]
     csv.write_text("lon,lat,time\n" + "\n".join(rows) + "\n", encoding="utf-8")
     out = tmp_path / "matched.geojson"
     result = runner.invoke(app, ["match", str(csv), "--network", network, "--out", str(out)])
@@ -51,7 +52,7 @@ def test_match_writes_one_feature_per_edge_in_travel_order(tmp_path: Path) -> No
     props = [f["properties"] for f in features]
     assert [p["seq"] for p in props] == list(range(len(props)))
     assert all(p["osm_way_id"] > 0 and p["length_m"] > 0 for p in props)
-    connected = sum(a["v_osm"] == b["u_osm"] for a, b in zip(props, props[1:], strict=False))
+    connected = sum(a["v_osm"] == b["u_osm"] for a, b in itertools.pairwise(props))
     assert connected >= 0.9 * (len(props) - 1)
     summary = " ".join(result.output.split())
     matched = int(re.search(r"matched / 已匹配: (\d+)", summary).group(1))

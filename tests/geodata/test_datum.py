@@ -21,7 +21,9 @@ def test_gcj02_inverse_recovers_wgs84_within_a_centimetre(lon: float, lat: float
 @given(lon=CHINA_LON, lat=CHINA_LAT)
 def test_gcj02_shift_inside_china_is_tens_to_hundreds_of_metres(lon: float, lat: float) -> None:
     shifted_lon, shifted_lat = datum.wgs84_to_gcj02(lon, lat)
-    shift_m = np.hypot((shifted_lon - lon) * 111_320 * np.cos(np.radians(lat)), (shifted_lat - lat) * 110_540)
+    shift_m = np.hypot(
+        (shifted_lon - lon) * 111_320 * np.cos(np.radians(lat)), (shifted_lat - lat) * 110_540
+    )
     assert 1.0 < shift_m < 1_000.0
 
 

@@ -61,7 +61,9 @@ def test_oneway_ways_get_edges_in_one_direction_only(shenzhen: RoadNetwork) -> N
 
 def test_overpass_json_and_pbf_of_the_same_area_agree() -> None:
     path = shared_data_path("osm-china/shenzhen/overpass_shenzhen_2024-10-06.json")
-    network = RoadNetwork.from_extract(osm_read.read_overpass_json(path), name="ovp", source_hash="")
+    network = RoadNetwork.from_extract(
+        osm_read.read_overpass_json(path), name="ovp", source_hash=""
+    )
     assert_network_invariants(network)
     assert network.crs.to_epsg() == 32650
     assert 9_000 < len(network.edges) < 11_000
@@ -81,7 +83,9 @@ def test_osm_xml_in_every_compression(tmp_path: Path, compression: str) -> None:
 
 
 def test_osmnx_graphml_keeps_way_ids_and_tags() -> None:
-    graph = ox.load_graphml(shared_data_path("osm-china/shenzhen/shenzhen_nanshan_futian_osmnx.graphml"))
+    graph = ox.load_graphml(
+        shared_data_path("osm-china/shenzhen/shenzhen_nanshan_futian_osmnx.graphml")
+    )
     network = RoadNetwork.from_graph(graph, name="graphml")
     assert_network_invariants(network)
     assert len(network.edges) == graph.number_of_edges()
@@ -90,7 +94,9 @@ def test_osmnx_graphml_keeps_way_ids_and_tags() -> None:
 
 
 def test_node_and_arc_tables_keep_arc_order() -> None:
-    nodes = pd.DataFrame({"lon": [114.0, 114.001, 114.002, 114.5], "lat": [22.5, 22.5, 22.501, 22.9]})
+    nodes = pd.DataFrame(
+        {"lon": [114.0, 114.001, 114.002, 114.5], "lat": [22.5, 22.5, 22.501, 22.9]}
+    )
     arcs = pd.DataFrame({"u": [0, 1, 1, 2], "v": [1, 0, 2, 1], "highway": ["primary"] * 4})
     network = RoadNetwork.from_tables(nodes, arcs)
     assert_network_invariants(network)

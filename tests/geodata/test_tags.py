@@ -14,9 +14,7 @@ TUNNEL_CASES = [
     pytest.param({"tunnel": "yes", "hazmat:adr_tunnel_cat": "E"}, "E", id="adr-cat"),
     pytest.param({"tunnel": "yes", "hazmat:adr_tunnel_cat": "d"}, "D", id="adr-cat-lowercase"),
     pytest.param({"tunnel": "yes", "hazmat:tunnel_cat": "B"}, "B", id="tunnel-cat"),
-    pytest.param(
-        {"hazmat:adr_tunnel_cat": "C", "hazmat:tunnel_cat": "E"}, "C", id="adr-cat-wins"
-    ),
+    pytest.param({"hazmat:adr_tunnel_cat": "C", "hazmat:tunnel_cat": "E"}, "C", id="adr-cat-wins"),
     pytest.param({"tunnel": "yes", "hazmat:C": "no"}, "C", id="letter-no"),
     pytest.param({"tunnel": "yes", "hazmat:B": "no", "hazmat:E": "no"}, "E", id="most-restrictive"),
     pytest.param({"tunnel": "yes", "hazmat:D": "destination"}, None, id="destination-is-not-no"),

@@ -78,7 +78,9 @@ def test_gcj02_source_is_converted_to_wgs84(tmp_path: Path) -> None:
         pytest.param("t.geojson", "[1, 2]", "not a GeoJSON FeatureCollection", id="geojson"),
     ],
 )
-def test_unreadable_track_files_are_named(tmp_path: Path, name: str, content: str, message: str) -> None:
+def test_unreadable_track_files_are_named(
+    tmp_path: Path, name: str, content: str, message: str
+) -> None:
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")
     with pytest.raises(TrackError, match=message):

@@ -1,0 +1,224 @@
+"""Online map matching: one vehicle's fixes pushed one at a time, matched with a fixed lag.
+
+The same kernels as the batch matcher run one lattice step per fix; a fix is decided once
+`lag` later fixes are in, by backtracking from the current best candidate (fixed-lag Viterbi).
+Away from breaks the output equals the batch matcher's when the lag is long enough.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numba
+import numpy as np
+from numba.typed import List
+
+from geodata.matching import candidates, index, screening, transitions, viterbi
+from geodata.matching.matcher import DEFAULT_PARAMS, MatchParams
+from geodata.matching.result import MatchedPoint
+
+if TYPE_CHECKING:
+    from geodata.network import RoadNetwork
+
+__all__ = ["OnlineMatcher", "match_step_many"]
+
+
+@dataclass
+class _Step:
+    """One fix waiting to be emitted: its lattice column, or none when it was rejected."""
+
+    seq: int
+    t: float
+    x: float
+    y: float
+    reason: int
+    rows: tuple[np.ndarray, ...] | None = None
+    back: np.ndarray | None = None
+    is_break: bool = False
+    chosen: int = -1
+
+
+class OnlineMatcher:
+    """Fixed-lag HMM matcher for one vehicle.
+
+    Parameters
+    ----------
+    network
+        Projected road network (its matching index is shared by all matchers on it).
+    params
+        Matcher parameters; `params.lag` fixes are held back before a match is emitted.
+    """
+
+    def __init__(self, network: RoadNetwork, params: MatchParams = DEFAULT_PARAMS) -> None:
+        self.index = index.match_index(network)
+        self.params = params
+        self._hmm = params.hmm()
+        self._screen_state = screening.INITIAL_STATE
+        self._pending: list[_Step] = []
+        self._score = np.empty(0)
+        self._last_step: _Step | None = None
+        self._emitted: _Step | None = None
+        self._seq = 0
+
+    def push(self, x: float, y: float, t: float) -> list[MatchedPoint]:
+        """Add one fix (network CRS metres, seconds); return the fixes decided by it."""
+        return match_step_many([self], np.array([x]), np.array([y]), np.array([t]))[0]
+
+    def flush(self) -> list[MatchedPoint]:
+        """Decide and return every pending fix; the next fix starts a new chain."""
+        self._decide_all()
+        out = self._emit(len(self._pending))
+        self._last_step = None
+        return out
+
+    def _screen(self, x: float, y: float, t: float) -> int:
+        """Reason code of a new fix against the last accepted one."""
+        p = self.params
+        reasons, self._screen_state = screening.screen_fixes(
+            np.array([x]), np.array([y]), np.array([t]), max_speed_ms=p.max_speed_kmh / 3.6,
+            jump_slack_m=p.jump_slack_m, max_jump_rejects=p.max_jump_rejects,
+            state=self._screen_state,
+        )  # fmt: skip
+        return int(reasons[0])
+
+    def _advance(self, step: _Step) -> list[MatchedPoint]:
+        """Put a screened fix into the lattice (or the queue, if rejected) and emit what is due."""
+        if step.rows is not None:
+            self._add_column(step)
+        self._pending.append(step)
+        n_columns = sum(s.rows is not None for s in self._pending)
+        if n_columns <= self.params.lag:
+            return []
+        self._decide_oldest_column()
+        is_open = [s.rows is not None and s.chosen < 0 for s in self._pending]
+        return self._emit(is_open.index(True) if any(is_open) else len(is_open))
+
+    def _add_column(self, step: _Step) -> None:
+        """Run one Viterbi step, restarting the chain after a gap or an unreachable step."""
+        prev = self._last_step
+        restart = prev is None or step.t - prev.t > self.params.max_gap_s
+        if not restart:
+            gc = float(np.hypot(step.x - prev.x, step.y - prev.y))
+            cur, before = step.rows[:3], prev.rows[:3]
+            score, back = viterbi.advance(
+                self.index.graph, self.index.workspace, before, cur, self._score, gc,
+                step.t - prev.t, self._hmm,
+            )  # fmt: skip
+            restart = not np.isfinite(score.max())
+        if restart:
+            self._decide_all()
+            step.is_break = True
+            score = viterbi.start_scores(self.index.graph, step.rows[:3], self._hmm)
+            back = np.full(len(score), -1, np.int64)
+        step.back = back
+        self._score = score
+        self._last_step = step
+
+    def _columns(self) -> list[_Step]:
+        """Pending lattice columns of the current chain, oldest first."""
+        return [s for s in self._pending if s.rows is not None and s.chosen < 0]
+
+    def _backtrack(self) -> list[int]:
+        """Best candidate of each open column, by following back pointers from the newest."""
+        columns = self._columns()
+        if not columns:
+            return []
+        row = int(np.argmax(self._score))
+        chosen = []
+        for step in reversed(columns):
+            chosen.append(row)
+            row = int(step.back[row]) if step.back is not None else -1
+        return chosen[::-1]
+
+    def _decide_oldest_column(self) -> None:
+        """Fix the choice of the oldest open column (fixed-lag decision)."""
+        columns = self._columns()
+        if columns:
+            columns[0].chosen = self._backtrack()[0]
+
+    def _decide_all(self) -> None:
+        """Fix the choice of every open column."""
+        for step, row in zip(self._columns(), self._backtrack(), strict=True):
+            step.chosen = row
+
+    def _emit(self, count: int) -> list[MatchedPoint]:
+        """Pop the first `count` pending fixes as matched points."""
+        due, self._pending = self._pending[:count], self._pending[count:]
+        return [self._matched_point(step) for step in due]
+
+    def _matched_point(self, step: _Step) -> MatchedPoint:
+        """A decided fix as a matched point, with the edges travelled since the last one."""
+        if step.rows is None:
+            nan = float("nan")
+            return MatchedPoint(step.seq, step.t, -1, nan, nan, nan, nan, step.reason, False, ())
+        j = step.chosen
+        edge, offset, dist, sx, sy = (float(a[j]) for a in step.rows)
+        path = self._path_from_last(step, int(edge), offset)
+        self._emitted = step
+        return MatchedPoint(
+            step.seq, step.t, int(edge), offset, sx, sy, dist, 0, step.is_break, path
+        )
+
+    def _path_from_last(self, step: _Step, edge: int, offset: float) -> tuple[int, ...]:
+        """Edges entered since the last emitted match (just `edge` at a chain start)."""
+        last = self._emitted
+        if step.is_break or last is None:
+            return (edge,)
+        last_edge = int(last.rows[0][last.chosen])
+        last_offset = float(last.rows[1][last.chosen])
+        gc = float(np.hypot(step.x - last.x, step.y - last.y))
+        limit = transitions.route_limit_m(gc, step.t - last.t, self._hmm.limits)
+        out = List.empty_list(numba.types.int64)
+        found = transitions.route_edges(
+            self.index.graph, self.index.workspace, last_edge, last_offset, edge, limit, out
+        )
+        return tuple(int(e) for e in out) if found else (edge,)
+
+
+def match_step_many(
+    matchers: list[OnlineMatcher], x: np.ndarray, y: np.ndarray, t: np.ndarray
+) -> list[list[MatchedPoint]]:
+    """Advance many vehicles by one fix each, with one candidate search for all of them.
+
+    Parameters
+    ----------
+    matchers
+        One online matcher per vehicle, all on the same network and parameters' radius.
+    x, y, t
+        The new fix of each matcher (network CRS metres, seconds), aligned with `matchers`.
+
+    Returns
+    -------
+    emitted
+        For each matcher, the matched points its new fix made due (often empty).
+    """
+    if not len(matchers) == len(x) == len(y) == len(t):
+        msg = "`matchers`, `x`, `y` and `t` must have one length"
+        raise ValueError(msg)
+    if not matchers:
+        return []
+    steps = []
+    for m, xi, yi, ti in zip(matchers, x.tolist(), y.tolist(), t.tolist(), strict=True):
+        steps.append(_Step(m._seq, ti, xi, yi, m._screen(xi, yi, ti)))
+        m._seq += 1
+    ok = np.array([s.reason == 0 for s in steps])
+    p = matchers[0].params
+    cand = candidates.find_candidates(
+        matchers[0].index, x[ok], y[ok], radius_m=p.search_radius_m, max_candidates=p.max_candidates
+    )
+    for step, k in zip(
+        (s for s, good in zip(steps, ok, strict=True) if good), range(ok.sum()), strict=True
+    ):
+        a, b = cand.fix_indptr[k], cand.fix_indptr[k + 1]
+        if a == b:
+            step.reason = int(screening.FixReason.NO_ROAD_NEARBY)
+            continue
+        step.rows = (
+            cand.edge_id[a:b],
+            cand.offset_m[a:b],
+            cand.dist_m[a:b],
+            cand.x[a:b],
+            cand.y[a:b],
+        )
+    return [m._advance(s) for m, s in zip(matchers, steps, strict=True)]

@@ -1,0 +1,134 @@
+"""Log-space Viterbi over the candidate lattice (numba), with chain breaks.
+
+Emission: Gaussian on the fix-to-road distance. Transition: exponential on the absolute
+difference between the straight-line distance of two fixes and the route distance of two
+candidates (Newson & Krumm 2009). A chain restarts, and records a break, when the time gap is
+too long or no candidate of the new fix can be reached from any candidate of the previous one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+import numba
+import numpy as np
+
+from geodata.matching import transitions
+
+if TYPE_CHECKING:
+    from geodata.matching.index import Graph, Workspace
+    from geodata.matching.transitions import RouteLimits
+
+__all__ = ["HmmParams", "advance", "backtrack", "run_lattice", "start_scores"]
+
+
+class HmmParams(NamedTuple):
+    """Model parameters as the kernels read them (metres and seconds)."""
+
+    sigma_m: float
+    beta_m: float
+    beta_per_s: float
+    max_gap_s: float
+    limits: RouteLimits
+
+
+@numba.njit(cache=True)
+def log_emission(dist_m, sigma_m):  # type: ignore[no-untyped-def]
+    """Gaussian log-likelihood of fix-to-road distances, without the constant."""
+    z = dist_m / sigma_m
+    return -0.5 * z * z
+
+
+@numba.njit(cache=True)
+def step_scores(prev_score, route_m, penalty_m, gc_m, beta_m, log_emit):  # type: ignore[no-untyped-def]
+    """Best score and best previous candidate for each current candidate (-inf, -1 if none)."""
+    n_prev, n_cur = route_m.shape
+    score = np.full(n_cur, -np.inf)
+    back = np.full(n_cur, -1, np.int64)
+    for j in range(n_cur):
+        for i in range(n_prev):
+            if route_m[i, j] == np.inf or prev_score[i] == -np.inf:
+                continue
+            s = prev_score[i] - (abs(gc_m - route_m[i, j]) + penalty_m[i, j]) / beta_m
+            if s > score[j]:
+                score[j] = s
+                back[j] = i
+        score[j] += log_emit[j]
+    return score, back
+
+
+@numba.njit(cache=True)
+def advance(  # type: ignore[no-untyped-def]
+    graph: Graph, ws: Workspace, prev, cur, prev_score, gc_m, dt_s, hmm: HmmParams
+):
+    """One Viterbi step from `prev` to `cur` = (edge ids, offsets, distances) of candidates."""
+    limit = transitions.route_limit_m(gc_m, dt_s, hmm.limits)
+    route, penalty = transitions.route_distances(
+        graph, ws, prev[0], prev[1], cur[0], cur[1], limit, hmm.limits
+    )
+    beta = hmm.beta_m + hmm.beta_per_s * dt_s
+    log_emit = log_emission(cur[2], hmm.sigma_m)
+    score, back = step_scores(prev_score, route, penalty, gc_m, beta, log_emit)
+    best = score.max()
+    if best > -np.inf:
+        score -= best
+    return score, back
+
+
+@numba.njit(cache=True)
+def start_scores(graph: Graph, cur, hmm: HmmParams):  # type: ignore[no-untyped-def]
+    """Scores of a chain's first candidates; at a node, leaving edges win over arriving ones."""
+    score = log_emission(cur[2], hmm.sigma_m)
+    for j in range(len(score)):
+        if cur[1][j] >= graph.edge_length_m[cur[0][j]]:
+            score[j] -= 1e-3
+    return score
+
+
+@numba.njit(cache=True)
+def backtrack(back_row, last_rows, last_score, chosen, row_fix):  # type: ignore[no-untyped-def]
+    """Follow back pointers from the best of `last_rows`, writing each fix's chosen row."""
+    row = last_rows[np.argmax(last_score)]
+    while row >= 0:
+        chosen[row_fix[row]] = row
+        row = back_row[row]
+
+
+@numba.njit(cache=True)
+def run_lattice(  # type: ignore[no-untyped-def]
+    graph: Graph, ws: Workspace, cand, x, y, t, hmm: HmmParams
+):
+    """Best candidate row per fix and chain-start flags for a whole track.
+
+    `cand` = (fix_indptr, edge_id, offset_m, dist_m); every fix has at least one candidate.
+    """
+    indptr, edge, offset, dist = cand
+    n = len(x)
+    chosen = np.full(n, -1, np.int64)
+    is_break = np.zeros(n, np.bool_)
+    row_fix = np.repeat(np.arange(n), np.diff(indptr))
+    back_row = np.full(len(edge), -1, np.int64)
+    score = np.empty(0)
+    for i in range(n):
+        a, b = indptr[i], indptr[i + 1]
+        cur = (edge[a:b], offset[a:b], dist[a:b])
+        restart = i == 0 or t[i] - t[i - 1] > hmm.max_gap_s
+        new_score, back = score, np.empty(0, np.int64)
+        if not restart:
+            p0, p1 = indptr[i - 1], indptr[i]
+            prev = (edge[p0:p1], offset[p0:p1], dist[p0:p1])
+            gc = np.hypot(x[i] - x[i - 1], y[i] - y[i - 1])
+            new_score, back = advance(graph, ws, prev, cur, score, gc, t[i] - t[i - 1], hmm)
+            restart = new_score.max() == -np.inf
+        if restart:
+            if i > 0:
+                backtrack(back_row, np.arange(indptr[i - 1], indptr[i]), score, chosen, row_fix)
+            is_break[i] = True
+            score = start_scores(graph, cur, hmm)
+            continue
+        for j in range(b - a):
+            back_row[a + j] = -1 if back[j] < 0 else indptr[i - 1] + back[j]
+        score = new_score
+    if n > 0:
+        backtrack(back_row, np.arange(indptr[n - 1], indptr[n]), score, chosen, row_fix)
+    return chosen, is_break
