@@ -1,0 +1,79 @@
+"""Parking: dwell, tunnels and bridges, fuel stations, no-parking zones, lots, clusters."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.transport.rules.conftest import box, cargo, feature, local, monitor, opened, timeline
+from transport.rules import waiting_clusters
+
+NOON = local(2025, 10, 9, 12, 0)
+
+
+def test_stop_in_tunnel_alerts_after_dwell_only(toy) -> None:
+    short = monitor(toy).process_all(timeline(toy, NOON, 150, lon=114.025, speed_kmh=0.0))
+    long = monitor(toy).process_all(timeline(toy, NOON, 240, lon=114.025, speed_kmh=0.0))
+    assert not opened(short, "parking")
+    assert [a.key for a in opened(long, "parking")] == ["near_structure"]
+
+
+def test_stop_49_m_from_tunnel_alerts_and_80_m_does_not(toy) -> None:
+    # The tunnel (edge 2) starts at lon 114.02; 0.001° of longitude is about 103 m here.
+    near = timeline(toy, NOON, 240, lon=114.02 - 0.00047, speed_kmh=0.0, edge_id=1)
+    far = timeline(toy, NOON, 240, lon=114.02 - 0.00078, speed_kmh=0.0, edge_id=1)
+    assert opened(monitor(toy).process_all(near), "parking")
+    assert not opened(monitor(toy).process_all(far), "parking")
+
+
+def test_stop_near_fuel_station(toy) -> None:
+    m = monitor(toy, fuel=((114.0352, 22.5501),))
+    changes = m.process_all(timeline(toy, NOON, 240, lon=114.035, speed_kmh=0.0))
+    assert [a.key for a in opened(changes)] == ["near_fuel_station"]
+
+
+def test_gps_drift_keeps_one_stop(toy) -> None:
+    fixes = timeline(toy, NOON, 600, lon=114.035, speed_kmh=0.0, noise_m=8.0, seed=3)
+    zone = feature("np", "no_parking_zone", box(114.03, 22.54, 114.04, 22.56))
+    alerts = opened(monitor(toy, zone).process_all(fixes), "parking")
+    assert [a.key for a in alerts] == ["np"]
+
+
+def test_long_stop_outside_any_lot(toy) -> None:
+    changes = monitor(toy).process_all(timeline(toy, NOON, 31 * 60, lon=114.035, speed_kmh=0.0))
+    (alert,) = opened(changes, "parking")
+    assert alert.key == "outside_lot"
+    assert alert.started_at == NOON + np.timedelta64(30 * 60 + 30, "s").item()
+
+
+def test_lot_that_does_not_admit_class_2_3(toy) -> None:
+    lot = feature(
+        "lot", "parking_lot", box(114.03, 22.54, 114.04, 22.56),
+        cargo={"classes": ["3", "8"]}, max_dwell_min=360,
+    )  # fmt: skip
+    gas = monitor(toy, lot, load=cargo("1017")).process_all(
+        timeline(toy, NOON, 240, lon=114.035, speed_kmh=0.0)
+    )
+    fuel = monitor(toy, lot, load=cargo("1203")).process_all(
+        timeline(toy, NOON, 240, lon=114.035, speed_kmh=0.0)
+    )
+    assert [a.key for a in opened(gas)] == ["lot_admits:lot"]
+    assert not opened(fuel)
+
+
+def test_lot_stay_beyond_maximum(toy) -> None:
+    lot = feature("sa", "parking_lot", box(114.03, 22.54, 114.04, 22.56), max_dwell_min=45)
+    changes = monitor(toy, lot).process_all(timeline(toy, NOON, 50 * 60, lon=114.035, speed_kmh=0))
+    assert [a.key for a in opened(changes)] == ["lot_stay:sa"]
+
+
+def test_waiting_cluster_needs_k_vehicles_within_r() -> None:
+    x = np.array([0.0, 50.0, 100.0, 150.0, 190.0, 5000.0])
+    y = np.zeros(6)
+    ids = np.array([f"V{i}" for i in range(6)])
+    (cluster,) = waiting_clusters.find_waiting_clusters(
+        ids, x, y, at=NOON, radius_m=60.0, min_vehicles=5
+    )
+    assert cluster.vehicle_ids == ("V0", "V1", "V2", "V3", "V4")
+    assert not waiting_clusters.find_waiting_clusters(
+        ids, x, y, at=NOON, radius_m=45.0, min_vehicles=5
+    )

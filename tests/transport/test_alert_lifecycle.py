@@ -1,0 +1,92 @@
+"""The alert lifecycle as timelines: open, update, hysteresis at a zone border, close, ack."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from transport.alerts import lifecycle
+from transport.matched import MatchedFix
+from transport.rules.base import RuleEvent, Text
+
+T0 = dt.datetime(2025, 10, 9, 12, 0, tzinfo=dt.UTC)
+PARAMS = lifecycle.LifecycleParams(close_after_s=60.0, close_after_fixes=2)
+
+
+def _fix(s: float) -> MatchedFix:
+    return MatchedFix("V1", T0 + dt.timedelta(seconds=s), 0.0, 0.0, 114.0, 22.5, 40.0, 7, 0.0, (7,))
+
+
+def _event(s: float, key: str = "zone-1") -> RuleEvent:
+    return RuleEvent(
+        "forbidden_entry", key, T0 + dt.timedelta(seconds=s), "violation",
+        Text("驶入", "entered"), Text("依据", "basis"), restriction_id=key, edge_ids=(7,),
+    )  # fmt: skip
+
+
+def _run(timeline, params=PARAMS):
+    """Feed (second, violating?) pairs; return every change."""
+    state, changes = lifecycle.LifecycleState(), []
+    for s, violating in timeline:
+        state, out = lifecycle.step(state, _fix(s), (_event(s),) if violating else (), params)
+        changes += out
+    return state, changes
+
+
+def test_violation_opens_updates_and_closes_after_hysteresis() -> None:
+    state, changes = _run([(0, True), (30, True), (60, False), (90, False), (120, False)])
+    assert [c.change for c in changes] == ["opened", "updated", "closed"]
+    closed = changes[-1].alert
+    assert closed.started_at == T0 and closed.ended_at == T0 + dt.timedelta(seconds=30)
+    assert closed.evidence.fix_count == 2
+    assert not state.open_alerts
+
+
+def test_drift_across_zone_border_does_not_flap() -> None:
+    border = [(s, s % 60 == 0) for s in range(0, 600, 30)]  # in, out, in, out ...
+    _, changes = _run(border)
+    assert [c.change for c in changes].count("opened") == 1
+    assert "closed" not in [c.change for c in changes]
+
+
+def test_open_after_delay_ignores_a_single_fix() -> None:
+    params = lifecycle.LifecycleParams(open_after_s=60.0)
+    _, short = _run([(0, True), (30, False), (60, False)], params)
+    _, lasting = _run([(0, True), (30, True), (60, True)], params)
+    assert not short
+    assert [c.change for c in lasting] == ["opened"]
+    assert lasting[0].alert.started_at == T0
+
+
+def test_same_condition_same_alert_id() -> None:
+    _, a = _run([(0, True)])
+    _, b = _run([(0, True)])
+    assert a[0].alert.alert_id == b[0].alert.alert_id
+
+
+def test_close_all_at_end_of_track() -> None:
+    state, _ = _run([(0, True), (30, True)])
+    state, closed = lifecycle.close_all(state)
+    assert [c.alert.status for c in closed] == ["closed"]
+    assert not state.open_alerts
+
+
+def test_acknowledge_records_first_person() -> None:
+    _, changes = _run([(0, True)])
+    alert = lifecycle.acknowledge(changes[0].alert, by="officer-7", at=T0)
+    again = lifecycle.acknowledge(alert, by="officer-8", at=T0)
+    assert again.acknowledged_by == "officer-7"
+    with pytest.raises(ValueError, match="`by` must name"):
+        lifecycle.acknowledge(alert, by=" ", at=T0)
+    with pytest.raises(ValueError, match="`at` must be timezone-aware"):
+        lifecycle.acknowledge(alert, by="x", at=T0.replace(tzinfo=None))
+
+
+def test_evidence_keeps_first_and_latest_fixes() -> None:
+    _, changes = _run([(s, True) for s in range(0, 3000, 30)])
+    evidence = changes[-1].alert.evidence
+    assert evidence.fix_count == 100
+    assert len(evidence.fixes) == 40
+    assert evidence.fixes[0].fix_at == T0
+    assert evidence.fixes[-1].fix_at == T0 + dt.timedelta(seconds=2970)

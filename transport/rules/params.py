@@ -1,0 +1,111 @@
+"""Thresholds of the monitoring rules, with the national defaults of DOMAIN.md §5–6.
+
+`RuleParams` is a plain model so that the application's `Settings` can nest it (environment
+variables ``HAZMAT_RULES__SPEED__NIGHT_FACTOR`` and so on); city-specific limits live in
+restriction layers, not here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from geodata import schedules
+
+__all__ = [
+    "DeviationParams",
+    "DrivingTimeParams",
+    "NightWindow",
+    "ParkingParams",
+    "RuleParams",
+    "SpeedParams",
+]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class NightWindow(BaseModel):
+    """Local night hours, e.g. 22:00–06:00 (may wrap past midnight)."""
+
+    model_config = _FROZEN
+    start: dt.time = dt.time(22, 0)
+    end: dt.time = dt.time(6, 0)
+
+    def contains(self, local: dt.datetime) -> bool:
+        """Tell whether a local wall-clock time falls in the window (start included)."""
+        t = local.time()
+        if self.start <= self.end:
+            return self.start <= t < self.end
+        return t >= self.start or t < self.end
+
+
+class SpeedParams(BaseModel):
+    """Speed limits for hazmat vehicles [law, Order 29 Art 46]; night factor [practice]."""
+
+    model_config = _FROZEN
+    expressway_kmh: float = Field(default=80.0, gt=0)
+    other_road_kmh: float = Field(default=60.0, gt=0)
+    expressway_highways: frozenset[str] = frozenset({"motorway", "motorway_link"})
+    night_factor: float = Field(
+        default=0.8, gt=0, le=1, description="1 turns the night reduction off."
+    )
+    tolerance_kmh: float = Field(default=0.0, ge=0)
+    min_duration_s: float = Field(
+        default=30.0, ge=0, description="Over the limit this long to alert."
+    )
+
+
+class DrivingTimeParams(BaseModel):
+    """Driving-time limits [law, RTSL-I Art 62; practice, Order 5]."""
+
+    model_config = _FROZEN
+    max_continuous_s: float = Field(default=4 * 3600.0, gt=0)
+    min_rest_s: float = Field(default=20 * 60.0, gt=0)
+    max_night_continuous_s: float = Field(default=2 * 3600.0, gt=0)
+    max_daily_s: float = Field(default=8 * 3600.0, gt=0)
+    daily_window_s: float = Field(default=24 * 3600.0, gt=0)
+    max_gap_s: float = Field(default=600.0, gt=0, description="A longer gap between fixes is rest.")
+
+
+class ParkingParams(BaseModel):
+    """Stop detection and parking limits [law, RTSL-I Art 63; practice]."""
+
+    model_config = _FROZEN
+    stop_radius_m: float = Field(default=50.0, gt=0, description="GPS drift allowed while stopped.")
+    min_stop_s: float = Field(default=180.0, ge=0, description="Dwell before a stop is a stop.")
+    structure_distance_m: float = Field(default=50.0, ge=0, description="Tunnels and bridges.")
+    fuel_station_distance_m: float = Field(default=30.0, ge=0)
+    max_stop_outside_lot_s: float = Field(default=30 * 60.0, gt=0)
+    cluster_radius_m: float = Field(default=200.0, gt=0)
+    cluster_min_vehicles: int = Field(default=5, ge=2)
+
+
+class DeviationParams(BaseModel):
+    """Leaving the approved route's corridor."""
+
+    model_config = _FROZEN
+    corridor_width_m: float = Field(
+        default=200.0, gt=0, description="Used when the route has none."
+    )
+    min_duration_s: float = Field(default=60.0, ge=0)
+
+
+class RuleParams(BaseModel):
+    """All rule thresholds; evaluated in `time_zone` (Asia/Shanghai by default)."""
+
+    model_config = _FROZEN
+    time_zone: str = schedules.DEFAULT_TIME_ZONE
+    night: NightWindow = NightWindow()
+    stop_speed_kmh: float = Field(
+        default=3.0, ge=0, description="At or below this a vehicle stands."
+    )
+    speed: SpeedParams = SpeedParams()
+    driving_time: DrivingTimeParams = DrivingTimeParams()
+    parking: ParkingParams = ParkingParams()
+    deviation: DeviationParams = DeviationParams()
+
+    @model_validator(mode="after")
+    def _known_zone(self) -> RuleParams:
+        schedules.Schedule("24/7", time_zone=self.time_zone)
+        return self

@@ -1,0 +1,62 @@
+"""Drinking-water source protection zones: level 1 never, level 2 and belt only with a permit.
+
+Permits are applied when the index is compiled: level-1 zones exempt no one, level-2 zones and
+belts are lifted by their layer exemptions and the water-source permit (see `CompileParams`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from geodata.restrictions import RestrictionKind
+from transport.rules.base import RuleEvent, RuleSpec, Text, restriction_event
+
+if TYPE_CHECKING:
+    from transport.rules.base import Observation
+    from transport.rules.params import RuleParams
+
+__all__ = ["KINDS", "RULE", "RULE_ID", "step"]
+
+RULE_ID = "water_source_zone"
+KINDS = frozenset(
+    {
+        RestrictionKind.WATER_SOURCE_LEVEL1,
+        RestrictionKind.WATER_SOURCE_LEVEL2,
+        RestrictionKind.WATER_SOURCE_BELT,
+    }
+)
+_LEVEL = {
+    RestrictionKind.WATER_SOURCE_LEVEL1: Text("一级保护区", "level-1 zone"),
+    RestrictionKind.WATER_SOURCE_LEVEL2: Text(
+        "二级保护区（无通行许可）", "level-2 zone (no permit)"
+    ),
+    RestrictionKind.WATER_SOURCE_BELT: Text(
+        "准保护区（无通行许可）", "protection belt (no permit)"
+    ),
+}
+
+
+def step(state: None, obs: Observation, params: RuleParams) -> tuple[None, tuple[RuleEvent, ...]]:
+    """Emit one event per water-source zone the vehicle is in without a valid permit."""
+    events = []
+    for idx in obs.road.of_kinds(obs.hit_idx, KINDS).tolist():
+        p = obs.road.compiled.restrictions[idx].properties
+        level = _LEVEL[p.kind]
+        fact = Text(
+            f"驶入饮用水水源{level.zh}：{p.name.zh}",
+            f"In a drinking-water source {level.en}: {p.name.en}",
+        )
+        events.append(restriction_event(RULE_ID, obs, idx, fact=fact))
+    return state, tuple(events)
+
+
+RULE: RuleSpec[None] = RuleSpec(
+    rule_id=RULE_ID,
+    title=Text("驶入饮用水水源保护区", "Drinking-water source protection zone entered"),
+    legal_basis=Text(
+        "《危险化学品安全管理条例》第四十九条；《中华人民共和国水污染防治法》第六十五、六十六条",
+        "Regulation 591 Art 49; Water Pollution Prevention and Control Law Art 65–66",
+    ),
+    initial_state=lambda: None,
+    step=step,
+)
