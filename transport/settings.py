@@ -1,0 +1,59 @@
+"""Settings of the whole system: one `Settings` read from `HAZMAT_` environment variables."""
+
+from __future__ import annotations
+
+import functools
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """Typed settings with national defaults; environment variables start with ``HAZMAT_``.
+
+    Other modules receive a `Settings` as an argument; only the entry points call
+    :func:`get_settings`.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="HAZMAT_", extra="ignore", frozen=True)
+
+    #: SQLAlchemy URL: the SQLite file is the embedded default, PostgreSQL is production
+    #: (``postgresql+psycopg://user@host:5432/hazmat``).
+    database_url: str = "sqlite:///./hazmat.db"
+    #: Bring the database schema to the newest migration when the API or CLI starts.
+    auto_migrate: bool = True
+    #: Zone in which validity dates of certificates and permits are read (a certificate
+    #: "valid until 2025-03-01" is valid through that day in this zone).
+    local_timezone: str = "Asia/Shanghai"
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            msg = f"`database_url` must be a sqlite:// or postgresql+psycopg:// URL, got {value!r}"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("local_timezone")
+    @classmethod
+    def _check_local_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            msg = f"`local_timezone` {value!r} is not an IANA time zone"
+            raise ValueError(msg) from err
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The local time zone as an object."""
+        return ZoneInfo(self.local_timezone)
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """Return the settings read once from the environment (tests override or clear the cache)."""
+    return Settings()

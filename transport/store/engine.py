@@ -1,0 +1,77 @@
+"""Open databases and bring their schema up to date: engines, sessions and `migrate`.
+
+The SQLite file is the embedded default, PostgreSQL is production; both get the same tables
+from the same Alembic migrations (``transport/store/migrations``), run without an alembic.ini.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+__all__ = ["MIGRATIONS_DIR", "alembic_config", "make_engine", "make_session_factory", "migrate"]
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def make_engine(database_url: str, **kwargs: Any) -> Engine:
+    """Return an engine; SQLite gets foreign keys on and real (savepoint-capable) transactions.
+
+    Python's sqlite3 module begins transactions on its own and breaks SAVEPOINT; the listeners
+    below hand transaction control to SQLAlchemy (SQLAlchemy's documented pysqlite recipe).
+    """
+    if not database_url.startswith("sqlite"):
+        return create_engine(database_url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(database_url, connect_args={"check_same_thread": False}, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Return a session factory whose objects stay readable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(database_url: str) -> Config:
+    """Return an Alembic configuration built in code (no alembic.ini)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def migrate(engine_url: str, *, revision: str = "head") -> None:
+    """Upgrade the database at ``engine_url`` to ``revision`` (default: the newest).
+
+    Runs in one transaction on both databases (their DDL is transactional): a failed
+    migration leaves the schema as it was.
+    """
+    config = alembic_config(engine_url)
+    engine = make_engine(engine_url)
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()
+    logger.info("database %s at revision %s", engine.url.render_as_string(), revision)
