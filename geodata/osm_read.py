@@ -83,7 +83,7 @@ def read_osm_file(path: Path) -> OsmExtract:
     )
     try:
         for way in processor:
-            if not way.is_way():
+            if not isinstance(way, osmium.osm.Way):
                 continue
             way_tags = dict(way.tags)
             if not is_drivable(way_tags):

@@ -110,7 +110,7 @@ def _read_gpx(path: Path) -> pd.DataFrame:
     except gpxpy.gpx.GPXException as err:
         msg = f"{path.name}: not valid GPX: {err}"
         raise TrackError(msg) from err
-    points = [p for t in document.tracks for s in t.segments for p in s.points]
+    points: list[Any] = [p for t in document.tracks for s in t.segments for p in s.points]
     points += [p for r in document.routes for p in r.points]
     return pd.DataFrame(
         {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +30,7 @@ def report_match(network: RoadNetwork, result: MatchResult, t: np.ndarray) -> Ma
     edge_ids = result.matched_edge_ids()
     lengths = network.edge_length_m[edge_ids]
     names = network.edges["name"].to_numpy(dtype=object)[edge_ids]
-    by_road: Counter[str] = Counter()
+    by_road: defaultdict[str, float] = defaultdict(float)
     for name, length in zip(names, lengths, strict=True):
         by_road[name if isinstance(name, str) else "(unnamed / 无名道路)"] += float(length)
     matched = result.is_matched
@@ -48,5 +48,5 @@ def report_match(network: RoadNetwork, result: MatchResult, t: np.ndarray) -> Ma
         breaks=max(int((result.is_break & result.is_matched).sum()) - 1, 0),
         km=float(lengths.sum()) / 1000.0,
         duration_s=float(steps[continuing].sum()),
-        roads=[name for name, _ in by_road.most_common(3)],
+        roads=sorted(by_road, key=by_road.__getitem__, reverse=True)[:3],
     )

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from geodata import sources
 from geodata._errors import NetworkSourceError
+from geodata.network import RoadNetwork
 
 app = typer.Typer(help="Road networks from OpenStreetMap / 由 OSM 构建路网.", no_args_is_help=True)
 console = Console(emoji=False)
@@ -24,7 +25,7 @@ SourceArg = Annotated[
 ]
 
 
-def _load(source: str, *, use_cache: bool) -> sources.RoadNetwork:
+def _load(source: str, *, use_cache: bool) -> RoadNetwork:
     """Load a network or exit with a clear message."""
     try:
         with console.status(f"Loading network {source} / 加载路网 ..."):
