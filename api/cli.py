@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from api.commands import goods, network
+from api.commands import demo, feed, goods, live, match, network, registry, restrictions, waybill
 
 app = typer.Typer(
     help="Hazardous-goods transport tracking and route control / 危险货物道路运输监控与路线管控.",
@@ -14,6 +14,15 @@ app = typer.Typer(
 )
 app.add_typer(network.app, name="network")
 app.add_typer(goods.app, name="goods")
+app.command("gateway")(live.gateway)
+app.command("worker")(live.worker)
+app.command("replay")(feed.replay)
+app.command("simulate")(feed.simulate)
+app.command("match")(match.match_file)
+app.command("demo")(demo.run_demo)
+app.add_typer(restrictions.app, name="restrictions")
+app.add_typer(waybill.app, name="waybill")
+app.add_typer(registry.app, name="registry")
 
 
 @app.callback()

@@ -1,0 +1,62 @@
+"""Tests for the bus's fix serialisation: exact round trips, refused messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.transport.bus.fixtures import make_fix
+from transport.bus import fix_json
+from transport.fixes import Fix, FixSource
+
+fixes = st.builds(
+    Fix,
+    vehicle_id=st.text(min_size=1, max_size=12),
+    fix_at=st.datetimes(
+        min_value=datetime(2000, 1, 1),  # noqa: DTZ001 - hypothesis takes naive bounds
+        max_value=datetime(2099, 1, 1),  # noqa: DTZ001
+        timezones=st.just(UTC),
+    ),
+    lon=st.floats(-180, 180),
+    lat=st.floats(-90, 90),
+    speed_kmh=st.floats(0, 250),
+    heading_deg=st.floats(0, 360),
+    altitude_m=st.floats(-500, 9000),
+    alarm_bits=st.integers(0, 2**32 - 1),
+    status_bits=st.integers(0, 2**32 - 1),
+    source=st.sampled_from(FixSource),
+    is_backfill=st.booleans(),
+    extras=st.dictionaries(st.text(max_size=8), st.floats(allow_nan=False), max_size=3),
+)
+
+
+@given(fixes)
+def test_fix_round_trips_exactly(fix: Fix) -> None:
+    assert fix_json.fix_from_json(fix_json.fix_to_json(fix)) == fix
+
+
+def test_time_keeps_its_instant_and_offset() -> None:
+    local = datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=timezone(timedelta(hours=8)))
+    back = fix_json.fix_from_json(fix_json.fix_to_json(make_fix(fix_at=local)))
+    assert back.fix_at == local and back.fix_at.utcoffset() == timedelta(hours=8)
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("not json", "not a bus fix"),
+        ('{"schema": 2}', "fix schema 2, expected 1"),
+        ('{"schema": 1, "vehicle_id": "V"}', "not a bus fix: 'fix_at'"),
+        (
+            fix_json.fix_to_json(make_fix()).replace("+00:00", ""),
+            "`fix_at` on the bus has no time zone",
+        ),
+    ],
+    ids=["not-json", "other-schema", "missing-field", "naive-time"],
+)
+def test_unreadable_message_is_refused(text: str, match: str) -> None:
+    with pytest.raises(fix_json.FixFormatError, match=match):
+        fix_json.fix_from_json(text)

@@ -1,0 +1,126 @@
+"""Registered JT/T 808 terminals: their auth codes, vehicles and uploaded e-waybills.
+
+`TerminalRegistry` is what the gateway needs; `MemoryTerminalRegistry` is the in-process
+default (registrations are lost with the process, terminals then simply register again).
+A database-backed registry, tied to the vehicle registry, implements the same methods.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from transport.gateway import jt808_messages as messages
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+__all__ = ["KeptWaybill", "MemoryTerminalRegistry", "Terminal", "TerminalRegistry"]
+
+
+@dataclass(frozen=True)
+class Terminal:
+    """A registered terminal and the vehicle it is fitted to."""
+
+    phone: str
+    auth_code: str
+    plate: str
+    plate_color: int
+    terminal_id: str
+    manufacturer_id: str
+    model: str
+    registered_at: datetime
+
+    @property
+    def vehicle_id(self) -> str:
+        """Return the vehicle id fixes carry: the plate, or the phone when no plate was given."""
+        return self.plate or f"jt808:{self.phone}"
+
+
+@dataclass(frozen=True)
+class KeptWaybill:
+    """An e-waybill as a terminal uploaded it (0x0701), kept for the waybill module."""
+
+    phone: str
+    vehicle_id: str
+    content: bytes
+    received_at: datetime
+
+
+class TerminalRegistry(Protocol):
+    """What the gateway asks of the terminal registry."""
+
+    async def register(
+        self, phone: str, message: messages.Register, *, at: datetime
+    ) -> tuple[messages.RegisterResult, Terminal | None]:
+        """Register a terminal; return the result and, when it is OK, the terminal."""
+        ...
+
+    async def authenticate(self, phone: str, auth_code: str) -> Terminal | None:
+        """Return the terminal when `auth_code` is the one issued to `phone`, else None."""
+        ...
+
+    async def deregister(self, phone: str) -> None:
+        """Forget a terminal that logged out (0x0003)."""
+        ...
+
+    async def keep_waybill(self, waybill: KeptWaybill) -> None:
+        """Keep an uploaded e-waybill."""
+        ...
+
+
+def _new_auth_code() -> str:
+    """Return a fresh, unguessable auth code."""
+    return secrets.token_hex(8)
+
+
+class MemoryTerminalRegistry:
+    """Registrations and uploaded waybills held in this process."""
+
+    def __init__(self, *, make_auth_code: Callable[[], str] = _new_auth_code) -> None:
+        self.make_auth_code = make_auth_code
+        self.terminals: dict[str, Terminal] = {}
+        self.waybills: list[KeptWaybill] = []
+
+    async def register(
+        self, phone: str, message: messages.Register, *, at: datetime
+    ) -> tuple[messages.RegisterResult, Terminal | None]:
+        """Register (or register again, keeping the code); refuse a plate held by another phone."""
+        holder = next(
+            (t for t in self.terminals.values() if message.plate and t.plate == message.plate),
+            None,
+        )
+        if holder is not None and holder.phone != phone:
+            return messages.RegisterResult.VEHICLE_REGISTERED, None
+        known = self.terminals.get(phone)
+        terminal = Terminal(
+            phone=phone,
+            auth_code=known.auth_code if known else self.make_auth_code(),
+            plate=message.plate,
+            plate_color=message.plate_color,
+            terminal_id=message.terminal_id,
+            manufacturer_id=message.manufacturer_id,
+            model=message.model,
+            registered_at=known.registered_at if known else at,
+        )
+        self.terminals[phone] = terminal
+        return messages.RegisterResult.OK, terminal
+
+    async def authenticate(self, phone: str, auth_code: str) -> Terminal | None:
+        """Return the terminal whose code matches (compared in constant time)."""
+        terminal = self.terminals.get(phone)
+        if terminal is None or not secrets.compare_digest(
+            terminal.auth_code.encode(), auth_code.encode()
+        ):
+            return None
+        return terminal
+
+    async def deregister(self, phone: str) -> None:
+        """Forget the terminal."""
+        self.terminals.pop(phone, None)
+
+    async def keep_waybill(self, waybill: KeptWaybill) -> None:
+        """Append the waybill."""
+        self.waybills.append(waybill)

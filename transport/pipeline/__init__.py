@@ -1,0 +1,1 @@
+"""The worker pipeline: fixes read from the bus run through an ordered chain of steps."""

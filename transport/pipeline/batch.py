@@ -1,0 +1,95 @@
+"""What flows through the chain: a batch of fixes with the state of the vehicles they belong to.
+
+A step takes a `Batch` and returns one; every fix that goes in comes out, either among `fixes`
+or among `dropped` with a reason code, so nothing vanishes unexplained.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from transport.fixes import Fix
+
+__all__ = ["RECENT_FIXES_KEPT", "Batch", "VehicleState", "epoch_us"]
+
+RECENT_FIXES_KEPT = 32
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+
+
+def epoch_us(moment: datetime) -> int:
+    """Return an aware datetime as whole microseconds since the Unix epoch (exact)."""
+    return (moment - EPOCH) // _ONE_US
+
+
+@dataclass(frozen=True)
+class VehicleState:
+    """Per-vehicle monitor state that survives a worker: checkpointed after every batch.
+
+    `recent_fix_us` holds the latest `RECENT_FIXES_KEPT` fix times processed (epoch µs,
+    ascending): a fix time inside that span is a duplicate exactly when it is listed there.
+    `monitor` is reserved for the steps still to come (matcher and rule clocks), as JSON data.
+    """
+
+    vehicle_id: str
+    last_fix_us: int | None = None
+    recent_fix_us: tuple[int, ...] = ()
+    fixes_seen: int = 0
+    backfill_seen: int = 0
+    monitor: Mapping[str, Any] = field(default_factory=dict)
+
+    def has_seen(self, fix_us: int) -> bool | None:
+        """Say whether a fix time was processed: True, False, or None when only the store knows."""
+        if fix_us in self.recent_fix_us:
+            return True
+        is_window_full = len(self.recent_fix_us) >= RECENT_FIXES_KEPT
+        if is_window_full and fix_us < self.recent_fix_us[0]:
+            return None
+        return False
+
+    def after(self, fix: Fix) -> VehicleState:
+        """Return the state once `fix` has been processed."""
+        fix_us = epoch_us(fix.fix_at)
+        recent = list(self.recent_fix_us)
+        bisect.insort(recent, fix_us)
+        return dataclasses.replace(
+            self,
+            last_fix_us=fix_us if self.last_fix_us is None else max(self.last_fix_us, fix_us),
+            recent_fix_us=tuple(recent[-RECENT_FIXES_KEPT:]),
+            fixes_seen=self.fixes_seen + 1,
+            backfill_seen=self.backfill_seen + fix.is_backfill,
+        )
+
+    def to_json(self) -> str:
+        """Return the state as JSON for the checkpoint."""
+        record = dataclasses.asdict(self)
+        record["monitor"] = dict(self.monitor)
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> VehicleState:
+        """Read a state written by `to_json`."""
+        record = json.loads(text)
+        record["recent_fix_us"] = tuple(record["recent_fix_us"])
+        return cls(**record)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Fixes being processed, the states of their vehicles, and the fixes dropped so far."""
+
+    fixes: tuple[Fix, ...]
+    states: Mapping[str, VehicleState]
+    dropped: tuple[tuple[str, Fix], ...] = ()
+
+    def state_of(self, vehicle_id: str) -> VehicleState | None:
+        """Return the checkpointed state of a vehicle, None for a vehicle never seen."""
+        return self.states.get(vehicle_id)

@@ -1,0 +1,151 @@
+"""Where the worker keeps fixes: a store interface and its SQLite implementation (one table).
+
+Writing is idempotent: a (vehicle, fix time) already stored is ignored, so a fix delivered twice
+is stored once. This tiny table stands in until the SQLAlchemy store of the waybill work lands.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from transport.fixes import Fix, FixSource
+from transport.pipeline.batch import EPOCH, epoch_us
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from pathlib import Path
+
+__all__ = ["FixStore", "SqliteFixStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS fixes (
+    vehicle_id TEXT NOT NULL,
+    fix_at_us INTEGER NOT NULL,
+    lon REAL NOT NULL,
+    lat REAL NOT NULL,
+    speed_kmh REAL NOT NULL,
+    heading_deg REAL NOT NULL,
+    altitude_m REAL NOT NULL,
+    alarm_bits INTEGER NOT NULL,
+    status_bits INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    is_backfill INTEGER NOT NULL,
+    extras TEXT NOT NULL,
+    PRIMARY KEY (vehicle_id, fix_at_us)
+) WITHOUT ROWID
+"""
+_COLUMNS = (
+    "vehicle_id, fix_at_us, lon, lat, speed_kmh, heading_deg, altitude_m, alarm_bits, "
+    "status_bits, source, is_backfill, extras"
+)
+_MAX_QUERY_PARAMETERS = 900
+
+
+class FixStore(Protocol):
+    """What the pipeline needs of a fix store."""
+
+    def add_fixes(self, fixes: Sequence[Fix]) -> int:
+        """Store fixes in one transaction, skipping those stored; return how many were new."""
+        ...
+
+    def stored_fix_us(self, vehicle_id: str, fix_us: Iterable[int]) -> set[int]:
+        """Return which of these fix times (epoch µs) of a vehicle are stored."""
+        ...
+
+
+class SqliteFixStore:
+    """Fixes in a SQLite file (WAL, so several worker processes may share it)."""
+
+    def __init__(self, path: Path | str, *, busy_timeout_s: float = 30.0) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._connection = sqlite3.connect(
+            path, timeout=busy_timeout_s, check_same_thread=False, isolation_level=None
+        )
+        with self._lock:
+            self._connection.execute("PRAGMA journal_mode=WAL")
+            self._connection.execute("PRAGMA synchronous=NORMAL")
+            self._connection.execute(_SCHEMA)
+
+    def add_fixes(self, fixes: Sequence[Fix]) -> int:
+        """Store fixes in one transaction; a stored (vehicle, fix time) is left as it is."""
+        rows = [
+            (
+                fix.vehicle_id, epoch_us(fix.fix_at), fix.lon, fix.lat, fix.speed_kmh,
+                fix.heading_deg, fix.altitude_m, fix.alarm_bits, fix.status_bits,
+                fix.source.value, int(fix.is_backfill), json.dumps(fix.extras),
+            )
+            for fix in fixes
+        ]  # fmt: skip
+        with self._lock:
+            before = self._connection.total_changes
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                self._connection.executemany(
+                    f"INSERT OR IGNORE INTO fixes ({_COLUMNS}) VALUES ({', '.join('?' * 12)})",
+                    rows,
+                )
+            except sqlite3.Error:
+                self._connection.execute("ROLLBACK")
+                raise
+            self._connection.execute("COMMIT")
+            return self._connection.total_changes - before
+
+    def stored_fix_us(self, vehicle_id: str, fix_us: Iterable[int]) -> set[int]:
+        """Return which of these fix times of a vehicle are stored."""
+        wanted = sorted(set(fix_us))
+        found: set[int] = set()
+        with self._lock:
+            for start in range(0, len(wanted), _MAX_QUERY_PARAMETERS):
+                chunk = wanted[start : start + _MAX_QUERY_PARAMETERS]
+                query = (
+                    "SELECT fix_at_us FROM fixes WHERE vehicle_id = ? "
+                    f"AND fix_at_us IN ({', '.join('?' * len(chunk))})"
+                )
+                found.update(
+                    row[0] for row in self._connection.execute(query, [vehicle_id, *chunk])
+                )
+        return found
+
+    def count_fixes(self) -> int:
+        """Return how many fixes are stored."""
+        with self._lock:
+            return int(self._connection.execute("SELECT count(*) FROM fixes").fetchone()[0])
+
+    def read_fixes(self, vehicle_id: str) -> list[Fix]:
+        """Return a vehicle's stored fixes in time order."""
+        with self._lock:
+            rows = self._connection.execute(
+                f"SELECT {_COLUMNS} FROM fixes WHERE vehicle_id = ? ORDER BY fix_at_us",
+                (vehicle_id,),
+            ).fetchall()
+        return [_fix_of_row(row) for row in rows]
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._connection.close()
+
+
+def _fix_of_row(row: tuple[Any, ...]) -> Fix:
+    """Return the fix a table row holds."""
+    (vehicle_id, fix_us, lon, lat, speed, heading, altitude, alarm, status, source,
+     is_backfill, extras) = row  # fmt: skip
+    return Fix(
+        vehicle_id=str(vehicle_id),
+        fix_at=EPOCH + timedelta(microseconds=int(fix_us)),
+        lon=float(lon),
+        lat=float(lat),
+        speed_kmh=float(speed),
+        heading_deg=float(heading),
+        altitude_m=float(altitude),
+        alarm_bits=int(alarm),
+        status_bits=int(status),
+        source=FixSource(source),
+        is_backfill=bool(is_backfill),
+        extras=json.loads(str(extras)),
+    )

@@ -1,0 +1,129 @@
+"""Run the chain on what the bus delivers: read a batch, process it, acknowledge after storing.
+
+The runner is the only caller of steps. It times each one and counts fixes in, out and dropped
+per reason. A batch that fails (store or Redis unreachable) is retried as it is, in order, with
+back-off, and acknowledged only once the whole chain has gone through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import sqlite3
+import time
+from typing import TYPE_CHECKING
+
+import redis
+
+from transport.bus import redis_streams
+from transport.pipeline.batch import Batch
+
+if TYPE_CHECKING:
+    from transport.bus.base import Consumer, Delivery
+    from transport.pipeline.chain import Chain
+    from transport.pipeline.checkpoint import CheckpointStore
+
+__all__ = ["DEFAULT_BATCH_SIZE", "Runner", "RunnerStats"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 500
+_RETRIED = (sqlite3.OperationalError, redis.ConnectionError, redis.TimeoutError, OSError)
+
+
+class RunnerStats:
+    """Counters of one runner: batches, fixes per step, drops per reason, seconds per step."""
+
+    def __init__(self) -> None:
+        self.counts: collections.Counter[str] = collections.Counter()
+        self.step_s: dict[str, float] = collections.defaultdict(float)
+
+    def summary(self) -> dict[str, float]:
+        """Return every counter in one flat mapping (for logs and `--stats`)."""
+        return {**self.counts, **{f"{k}.seconds": round(v, 6) for k, v in self.step_s.items()}}
+
+
+class Runner:
+    """Process deliveries of one consumer through a chain, acknowledging after the store step."""
+
+    def __init__(
+        self,
+        consumer: Consumer,
+        chain: Chain,
+        *,
+        checkpoints: CheckpointStore,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        block_ms: int = 500,
+    ) -> None:
+        self.consumer = consumer
+        self.chain = chain
+        self.checkpoints = checkpoints
+        self.batch_size = batch_size
+        self.block_ms = block_ms
+        self.stats = RunnerStats()
+
+    async def run(self, *, stop: asyncio.Event) -> None:
+        """Process batches until `stop` is set; the batch in hand is finished first."""
+        while not stop.is_set():
+            await self.process_next(stop=stop)
+
+    async def process_next(self, *, stop: asyncio.Event | None = None) -> int:
+        """Read one batch, process it until it goes through, acknowledge it; return its size."""
+        deliveries = await self.consumer.read(count=self.batch_size, block_ms=self.block_ms)
+        if not deliveries:
+            return 0
+        for delay in redis_streams.backoff_delays():
+            try:
+                await asyncio.to_thread(self.process_isolating_faults, deliveries)
+                break
+            except _RETRIED as err:
+                self.stats.counts["batch_retries"] += 1
+                logger.warning("batch of %d fixes failed (%s); retrying in %.2f s",
+                               len(deliveries), err, delay)  # fmt: skip
+                if stop is not None and stop.is_set():
+                    return 0  # unacknowledged: the bus delivers it again
+                await asyncio.sleep(delay)
+        await self.consumer.ack(deliveries)
+        self.stats.counts["acknowledged"] += len(deliveries)
+        return len(deliveries)
+
+    def process_isolating_faults(self, deliveries: list[Delivery]) -> None:
+        """Process a batch; on a fault in a step, halve it until the faulty fix is set aside.
+
+        Outages (`_RETRIED`) propagate so the whole batch is retried; any other error is a
+        bug or a poison fix: it is logged with the vehicle and counted, and the rest goes on.
+        """
+        try:
+            self.process(deliveries)
+        except _RETRIED:
+            raise
+        except Exception:
+            if len(deliveries) == 1:
+                fix = deliveries[0].fix
+                logger.exception("fix of %s at %s failed in the chain; set aside",
+                                 fix.vehicle_id, fix.fix_at)  # fmt: skip
+                self.stats.counts["failed"] += 1
+                return
+            half = len(deliveries) // 2
+            self.process_isolating_faults(deliveries[:half])
+            self.process_isolating_faults(deliveries[half:])
+
+    def process(self, deliveries: list[Delivery]) -> Batch:
+        """Run the chain on the fixes of `deliveries` (blocking: called in a worker thread)."""
+        fixes = tuple(delivery.fix for delivery in deliveries)
+        self.stats.counts["redelivered"] += sum(d.is_redelivery for d in deliveries)
+        batch = Batch(fixes, self.checkpoints.load_states({fix.vehicle_id for fix in fixes}))
+        for step in self.chain:
+            name = type(step).__name__
+            fixes_in, dropped_before = len(batch.fixes), len(batch.dropped)
+            started = time.perf_counter()
+            batch = step(batch)
+            self.stats.step_s[name] += time.perf_counter() - started
+            self.stats.counts[f"{name}.in"] += fixes_in
+            self.stats.counts[f"{name}.out"] += len(batch.fixes)
+            for reason, fix in batch.dropped[dropped_before:]:
+                self.stats.counts[f"{name}.dropped.{reason}"] += 1
+                logger.debug("%s dropped %s at %s: %s", name, fix.vehicle_id, fix.fix_at, reason)
+        self.stats.counts["batches"] += 1
+        return batch

@@ -1,0 +1,42 @@
+"""Run a worker until told to stop: in its own process on Redis, or beside the in-process bus."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from transport.pipeline import chain, runner
+
+if TYPE_CHECKING:
+    from transport.bus.base import Consumer
+    from transport.pipeline.checkpoint import CheckpointStore
+    from transport.pipeline.fix_store import FixStore
+
+__all__ = ["run_worker"]
+
+logger = logging.getLogger(__name__)
+
+
+async def run_worker(
+    consumer: Consumer,
+    *,
+    fix_store: FixStore,
+    checkpoints: CheckpointStore,
+    stop: asyncio.Event,
+    batch_size: int = runner.DEFAULT_BATCH_SIZE,
+) -> runner.RunnerStats:
+    """Process what `consumer` reads through the chain until `stop` is set; return the counts.
+
+    The batch in hand is finished and acknowledged before returning; then the consumer is
+    closed, which hands its shards to a stand-by worker at once.
+    """
+    steps = chain.build_chain(fix_store=fix_store, checkpoints=checkpoints)
+    worker = runner.Runner(consumer, steps, checkpoints=checkpoints, batch_size=batch_size)
+    logger.info("worker %s started", consumer.name)
+    try:
+        await worker.run(stop=stop)
+    finally:
+        await consumer.close()
+        logger.info("worker %s stopped: %s", consumer.name, worker.stats.summary())
+    return worker.stats

@@ -1,0 +1,1 @@
+"""Pipeline steps, one module each; `transport.pipeline.chain` decides their order."""
