@@ -61,6 +61,11 @@ class OnlineMatcher:
         self._emitted: _Step | None = None
         self._seq = 0
 
+    @property
+    def pushed(self) -> int:
+        """Fixes pushed so far; the next fix gets this `seq`."""
+        return self._seq
+
     def push(self, x: float, y: float, t: float) -> list[MatchedPoint]:
         """Add one fix (network CRS metres, seconds); return the fixes decided by it."""
         return match_step_many([self], np.array([x]), np.array([y]), np.array([t]))[0]

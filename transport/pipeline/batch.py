@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from transport.alerts.lifecycle import AlertEvent
     from transport.fixes import Fix
+    from transport.matched import MatchedFix
 
 __all__ = ["RECENT_FIXES_KEPT", "Batch", "VehicleState", "epoch_us"]
 
@@ -84,11 +86,17 @@ class VehicleState:
 
 @dataclass(frozen=True)
 class Batch:
-    """Fixes being processed, the states of their vehicles, and the fixes dropped so far."""
+    """Fixes being processed, the states of their vehicles, and the fixes dropped so far.
+
+    `matched` holds the fixes the matcher has decided (a few fixes behind `fixes`, by its lag)
+    and `alert_events` the alert changes the rules made of them.
+    """
 
     fixes: tuple[Fix, ...]
     states: Mapping[str, VehicleState]
     dropped: tuple[tuple[str, Fix], ...] = ()
+    matched: tuple[MatchedFix, ...] = ()
+    alert_events: tuple[AlertEvent, ...] = ()
 
     def state_of(self, vehicle_id: str) -> VehicleState | None:
         """Return the checkpointed state of a vehicle, None for a vehicle never seen."""

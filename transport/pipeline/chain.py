@@ -1,23 +1,35 @@
 """The order of the worker's steps: reading this tuple is reading the data flow.
 
-Still to come, each as one module in `steps/` and one line here, in this place:
-``project`` and ``match`` (after `order`; the matcher in `geodata.matching`), then
-``attach_context``, ``locate``, ``evaluate_rules`` and ``update_alerts`` (before
-`advance_state`), and ``publish`` to the live channel after `store`.
+With monitoring set up, the fixes are matched and the rules run before the state advances, and
+the results are published once the fixes are stored; without it those steps are absent.
+Still to come: ``attach_context`` from the waybill store (today a `VehicleDirectory`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from transport.pipeline.steps import advance_state, deduplicate, order, store
+from transport.pipeline.steps import (
+    advance_state,
+    deduplicate,
+    evaluate_rules,
+    match,
+    order,
+    publish,
+    store,
+)
 
 if TYPE_CHECKING:
+    from geodata.matching.matcher import MatchParams
+    from geodata.network import RoadNetwork
     from transport.pipeline.batch import Batch
     from transport.pipeline.checkpoint import CheckpointStore
+    from transport.pipeline.context import VehicleDirectory
     from transport.pipeline.fix_store import FixStore
+    from transport.rules.base import RoadContext
 
-__all__ = ["Chain", "Step", "build_chain"]
+__all__ = ["Chain", "MonitoringSetup", "Step", "build_chain"]
 
 
 class Step(Protocol):
@@ -31,11 +43,43 @@ class Step(Protocol):
 Chain = tuple[Step, ...]
 
 
-def build_chain(*, fix_store: FixStore, checkpoints: CheckpointStore) -> Chain:
+@dataclass(frozen=True)
+class MonitoringSetup:
+    """What matching and the rules need: the network, its compiled restrictions, the vehicles,
+    and where alerts and matched positions go."""
+
+    network: RoadNetwork
+    road: RoadContext
+    directory: VehicleDirectory
+    match_params: MatchParams
+    alert_sinks: tuple[publish.AlertSink, ...] = ()
+    position_sinks: tuple[publish.PositionSink, ...] = ()
+
+
+def build_chain(
+    *,
+    fix_store: FixStore,
+    checkpoints: CheckpointStore,
+    monitoring: MonitoringSetup | None = None,
+) -> Chain:
     """Return the steps a worker runs on every batch, in order."""
+    matching: Chain = ()
+    publishing: Chain = ()
+    if monitoring is not None:
+        matching = (
+            match.Match(monitoring.network, monitoring.match_params),
+            evaluate_rules.EvaluateRules(monitoring.road, monitoring.directory),
+        )
+        publishing = (
+            publish.Publish(
+                alert_sinks=monitoring.alert_sinks, position_sinks=monitoring.position_sinks
+            ),
+        )
     return (
         deduplicate.Deduplicate(fix_store),
         order.Order(),
+        *matching,
         advance_state.AdvanceState(),
         store.Store(fix_store, checkpoints),
+        *publishing,
     )

@@ -1,0 +1,171 @@
+"""The match → rules → publish steps of the worker chain, on the real default network."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+
+from geodata import restriction_index, restrictions, sources
+from geodata.matching.matcher import MatchParams
+from geodata.network import RoadNetwork
+from transport.alerts.lifecycle import AlertChange, AlertEvent
+from transport.cargo import CargoProfile
+from transport.fixes import Fix, FixSource
+from transport.matched import MatchedFix
+from transport.pipeline import chain
+from transport.pipeline.batch import Batch
+from transport.pipeline.checkpoint import MemoryCheckpointStore
+from transport.pipeline.context import StaticDirectory
+from transport.pipeline.fix_store import SqliteFixStore
+from transport.rules import forbidden
+from transport.rules.base import RoadContext, VehicleContext
+from transport.simulation import SimulatedTrip, simulate_fleet
+
+START_AT = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def network() -> RoadNetwork:
+    return sources.load_network()
+
+
+@pytest.fixture(scope="module")
+def trip(network: RoadNetwork) -> SimulatedTrip:
+    return simulate_fleet(network, 1, seed=11, start_at=START_AT, interval_s=10.0)[0]
+
+
+@pytest.fixture(scope="module")
+def road(network: RoadNetwork, trip: SimulatedTrip) -> RoadContext:
+    """A 24/7 no-entry zone around the middle third of the trip's true path."""
+    middle = trip.true_edge_ids[len(trip.true_edge_ids) // 3 : 2 * len(trip.true_edge_ids) // 3]
+    zone_m = shapely.union_all(network.geometries[middle]).buffer(30.0)
+    zone = shapely.transform(zone_m, lambda xy: np.column_stack(network.to_lonlat.transform(*xy.T)))
+    layer = restrictions.load_layer(
+        {
+            "type": "FeatureCollection",
+            "hazmat_layer_version": 1,
+            "name": "test",
+            "authority": {"zh": "测试", "en": "test"},
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": shapely.geometry.mapping(zone),
+                    "properties": {
+                        "id": "no-entry",
+                        "kind": "zone",
+                        "name": {"zh": "禁行区", "en": "No-entry zone"},
+                        "legal_basis": {"zh": "测试", "en": "test"},
+                        "cargo": {"all_dangerous_goods": True},
+                        "severity": "violation",
+                        "source": {"kind": "notice", "ref": "T-1"},
+                    },
+                }
+            ],
+        }
+    )
+    return RoadContext.from_network(network, restriction_index.compile_layers(network, [layer]))
+
+
+@pytest.fixture
+def fix_store(tmp_path: Path) -> Iterator[SqliteFixStore]:
+    store = SqliteFixStore(tmp_path / "fixes.sqlite")
+    yield store
+    store.close()
+
+
+def as_fixes(trip: SimulatedTrip) -> list[Fix]:
+    rows = trip.fixes.itertuples()
+    return [
+        Fix(trip.vehicle_id, r.fix_at.to_pydatetime(), r.lon, r.lat, speed_kmh=r.speed_kmh,
+            heading_deg=r.heading_deg, source=FixSource.SIMULATION)
+        for r in rows
+    ]  # fmt: skip
+
+
+class Collector:
+    """A sink that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.items: list[object] = []
+
+    def __call__(self, items: Sequence[object]) -> None:
+        self.items.extend(items)
+
+
+def build(network, road, fix_store, checkpoints, alerts, positions) -> chain.Chain:  # type: ignore[no-untyped-def]
+    cargo = CargoProfile.from_lines(
+        [{"un_number": "1203", "quantity": 20, "unit": "t", "carriage": "tank"}]
+    )
+    directory = StaticDirectory({"V001": VehicleContext("V001", cargo=cargo, waybill_id="W1")})
+    setup = chain.MonitoringSetup(
+        network,
+        road,
+        directory,
+        MatchParams(lag=2),
+        alert_sinks=(alerts,),
+        position_sinks=(positions,),
+    )
+    return chain.build_chain(fix_store=fix_store, checkpoints=checkpoints, monitoring=setup)
+
+
+def run(steps: chain.Chain, fixes: list[Fix], checkpoints: MemoryCheckpointStore) -> Batch:
+    batch = Batch(tuple(fixes), checkpoints.load_states({f.vehicle_id for f in fixes}))
+    for step in steps:
+        batch = step(batch)
+    return batch
+
+
+def test_monitoring_steps_sit_between_order_and_state_and_after_store(
+    network: RoadNetwork, road: RoadContext, fix_store: SqliteFixStore
+) -> None:
+    steps = build(network, road, fix_store, MemoryCheckpointStore(), Collector(), Collector())
+    assert [type(s).__name__ for s in steps] == [
+        "Deduplicate", "Order", "Match", "EvaluateRules", "AdvanceState", "Store", "Publish",
+    ]  # fmt: skip
+
+
+def test_entering_a_no_entry_zone_opens_and_publishes_one_alert(
+    network: RoadNetwork, road: RoadContext, trip: SimulatedTrip, fix_store: SqliteFixStore
+) -> None:
+    alerts, positions = Collector(), Collector()
+    checkpoints = MemoryCheckpointStore()
+    steps = build(network, road, fix_store, checkpoints, alerts, positions)
+    fixes = as_fixes(trip)
+    for start in range(0, len(fixes), 7):
+        run(steps, fixes[start : start + 7], checkpoints)
+    opened = [
+        e for e in alerts.items if isinstance(e, AlertEvent) and e.change is AlertChange.OPENED
+    ]
+    assert [e.alert.rule_id for e in opened] == [forbidden.RULE_ID]
+    assert opened[0].alert.waybill_id == "W1"
+    matched = [p for p in positions.items if isinstance(p, MatchedFix)]
+    assert len(matched) >= len(fixes) - 2  # the matcher's lag holds the last fixes back
+    assert sum(p.is_matched for p in matched) >= 0.95 * len(matched)
+    assert fix_store.count_fixes() == len(fixes)
+
+
+def test_a_worker_taking_over_resumes_the_open_alert_instead_of_opening_it_again(
+    network: RoadNetwork, road: RoadContext, trip: SimulatedTrip, fix_store: SqliteFixStore
+) -> None:
+    checkpoints = MemoryCheckpointStore()
+    first_alerts, second_alerts = Collector(), Collector()
+    fixes = as_fixes(trip)
+    first = build(network, road, fix_store, checkpoints, first_alerts, Collector())
+    opened_at = next(
+        i for i in range(len(fixes))
+        if run(first, [fixes[i]], checkpoints).alert_events
+    )  # fmt: skip
+    second = build(network, road, fix_store, checkpoints, second_alerts, Collector())
+    for fix in fixes[opened_at + 1 :]:
+        run(second, [fix], checkpoints)
+    changes = [e.change for e in second_alerts.items if isinstance(e, AlertEvent)]
+    assert AlertChange.OPENED not in changes
+    assert AlertChange.UPDATED in changes or AlertChange.CLOSED in changes
+    saved = checkpoints.load_states(["V001"])["V001"]
+    assert "rules" in saved.monitor and dataclasses.is_dataclass(saved)

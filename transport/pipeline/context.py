@@ -1,0 +1,33 @@
+"""Who each vehicle is on its current trip: the vehicle context the rules read.
+
+The worker asks a `VehicleDirectory` for a vehicle's context (cargo, waybill, approved corridor)
+when it first sees the vehicle and whenever the directory says the trip changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from transport.rules.base import VehicleContext
+
+__all__ = ["StaticDirectory", "VehicleDirectory"]
+
+
+class VehicleDirectory(Protocol):
+    """Source of vehicle contexts (in memory for the demo; the waybill store in production)."""
+
+    def context_of(self, vehicle_id: str) -> VehicleContext:
+        """The vehicle's context; an unknown vehicle is an empty vehicle (no cargo)."""
+        ...
+
+
+class StaticDirectory:
+    """A fixed mapping of vehicle contexts."""
+
+    def __init__(self, contexts: Mapping[str, VehicleContext]) -> None:
+        self.contexts = dict(contexts)
+
+    def context_of(self, vehicle_id: str) -> VehicleContext:
+        """The vehicle's context, or an empty vehicle when it is not listed."""
+        return self.contexts.get(vehicle_id) or VehicleContext(vehicle_id)

@@ -1,0 +1,93 @@
+"""Step `evaluate_rules`: run every rule and the alert lifecycle over the matched fixes.
+
+One `Monitor` per vehicle lives in the worker; its state is written into the vehicle's
+checkpoint (`VehicleState.monitor["rules"]`) so that a worker taking the vehicle over resumes
+its clocks and open alerts instead of starting them again.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import pickle
+from typing import TYPE_CHECKING
+
+from transport.monitoring import Monitor, MonitorState
+from transport.pipeline.batch import VehicleState
+
+if TYPE_CHECKING:
+    from transport.alerts.lifecycle import AlertEvent, LifecycleParams
+    from transport.pipeline.batch import Batch
+    from transport.pipeline.context import VehicleDirectory
+    from transport.rules.base import RoadContext
+    from transport.rules.params import RuleParams
+
+__all__ = ["EvaluateRules"]
+
+CHECKPOINT_KEY = "rules"
+
+
+class EvaluateRules:
+    """Feed matched fixes to per-vehicle monitors; collect the alert changes."""
+
+    def __init__(
+        self,
+        road: RoadContext,
+        directory: VehicleDirectory,
+        *,
+        params: RuleParams | None = None,
+        alert_params: LifecycleParams | None = None,
+    ) -> None:
+        self.road = road
+        self.directory = directory
+        self.params = params
+        self.alert_params = alert_params
+        self.monitors: dict[str, Monitor] = {}
+
+    def __call__(self, batch: Batch) -> Batch:
+        """Return the batch with its alert changes and the monitors' states checkpointed."""
+        events: list[AlertEvent] = []
+        touched: set[str] = set()
+        for fix in batch.matched:
+            monitor = self._monitor(fix.vehicle_id, batch.state_of(fix.vehicle_id))
+            events.extend(monitor.process(fix))
+            touched.add(fix.vehicle_id)
+        states = dict(batch.states)
+        for vehicle_id in touched:
+            state = states.get(vehicle_id) or VehicleState(vehicle_id)
+            saved = _encode(self.monitors[vehicle_id].state)
+            states[vehicle_id] = dataclasses.replace(
+                state, monitor={**state.monitor, CHECKPOINT_KEY: saved}
+            )
+        return dataclasses.replace(
+            batch, states=states, alert_events=batch.alert_events + tuple(events)
+        )
+
+    def _monitor(self, vehicle_id: str, state: VehicleState | None) -> Monitor:
+        """The vehicle's monitor, resumed from its checkpoint when this worker is new to it."""
+        monitor = self.monitors.get(vehicle_id)
+        if monitor is None:
+            saved = state.monitor.get(CHECKPOINT_KEY) if state else None
+            monitor = Monitor(
+                self.directory.context_of(vehicle_id),
+                self.road,
+                params=self.params,
+                alert_params=self.alert_params,
+                state=_decode(saved) if saved else None,
+            )
+            self.monitors[vehicle_id] = monitor
+        return monitor
+
+
+def _encode(state: MonitorState) -> str:
+    """A monitor state as checkpoint text (pickle: written and read only by our workers)."""
+    return base64.b64encode(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)).decode()
+
+
+def _decode(text: str) -> MonitorState:
+    """Read a monitor state written by `_encode`."""
+    state = pickle.loads(base64.b64decode(text))  # our own checkpoint, from our Redis
+    if not isinstance(state, MonitorState):
+        msg = "checkpoint does not hold a MonitorState"
+        raise TypeError(msg)
+    return state
