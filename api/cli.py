@@ -6,7 +6,20 @@ import logging
 
 import typer
 
-from api.commands import demo, feed, goods, live, match, network, registry, restrictions, waybill
+from api.commands import route, users
+from api.commands import maps as map_commands
+from api.commands import (
+    check,
+    demo,
+    feed,
+    goods,
+    live,
+    match,
+    network,
+    registry,
+    restrictions,
+    waybill,
+)
 
 app = typer.Typer(
     help="Hazardous-goods transport tracking and route control / 危险货物道路运输监控与路线管控.",
@@ -19,10 +32,14 @@ app.command("worker")(live.worker)
 app.command("replay")(feed.replay)
 app.command("simulate")(feed.simulate)
 app.command("match")(match.match_file)
+app.command("check")(check.check_trip)
 app.command("demo")(demo.run_demo)
 app.add_typer(restrictions.app, name="restrictions")
 app.add_typer(waybill.app, name="waybill")
 app.add_typer(registry.app, name="registry")
+app.add_typer(users.app, name="user")
+app.add_typer(map_commands.app, name="map")
+app.command("route")(route.route_trip)
 
 
 @app.callback()
