@@ -1,1 +1,1 @@
-"""Trucks, cargo and monitoring: goods, registries, waybills, fixes, rules, alerts and the pipeline."""
+"""Trucks, cargo and monitoring: goods, registries, waybills, fixes, rules, alerts, pipeline."""

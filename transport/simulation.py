@@ -16,11 +16,12 @@ import pandas as pd
 import shapely
 
 from geodata import paths
+from transport.fixes import Fix, FixSource
 
 if TYPE_CHECKING:
     from geodata.network import RoadNetwork
 
-__all__ = ["SimulatedTrip", "simulate_fleet", "simulate_trip", "travel_speed_kmh"]
+__all__ = ["SimulatedTrip", "simulate_fleet", "simulate_trip", "travel_speed_kmh", "trip_fixes"]
 
 # Typical loaded-tanker cruising speeds by road class, capped by the hazmat limits of
 # Order 29 Art 46 (80 km/h expressway, 60 km/h elsewhere) and by posted limits.
@@ -72,7 +73,8 @@ def simulate_trip(
 
     A stop of `stop_s` seconds half way (at a random point) adds GPS drift at zero speed.
     """
-    speed_ms = travel_speed_kmh(network, edge_ids) / 3.6
+    speed_kmh = travel_speed_kmh(network, edge_ids)
+    speed_ms = speed_kmh / 3.6
     length = network.edge_length_m[edge_ids]
     distance_at_edge_end = np.cumsum(length)
     time_at_edge_end = np.cumsum(length / speed_ms)
@@ -94,7 +96,7 @@ def simulate_trip(
         {
             "lon": lon, "lat": lat, "x": x, "y": y,
             "fix_at": pd.Timestamp(start_at) + pd.to_timedelta(t, unit="s"),
-            "speed_kmh": np.where(moving, speed_ms[edge_at] * 3.6, 0.0),
+            "speed_kmh": np.where(moving, speed_kmh[edge_at], 0.0),
             "heading_deg": _headings(line, distance),
         }
     )  # fmt: skip
@@ -144,3 +146,15 @@ def simulate_fleet(
             )
         )  # fmt: skip
     return trips
+
+
+def trip_fixes(trip: SimulatedTrip) -> list[Fix]:
+    """The trip's fixes as the gateway would put them on the bus."""
+    return [
+        Fix(
+            trip.vehicle_id, row.fix_at.to_pydatetime(), float(row.lon), float(row.lat),
+            speed_kmh=float(row.speed_kmh), heading_deg=float(row.heading_deg),
+            source=FixSource.SIMULATION,
+        )
+        for row in trip.fixes.itertuples()
+    ]  # fmt: skip

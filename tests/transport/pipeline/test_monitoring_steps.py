@@ -16,7 +16,7 @@ from geodata.matching.matcher import MatchParams
 from geodata.network import RoadNetwork
 from transport.alerts.lifecycle import AlertChange, AlertEvent
 from transport.cargo import CargoProfile
-from transport.fixes import Fix, FixSource
+from transport.fixes import Fix
 from transport.matched import MatchedFix
 from transport.pipeline import chain
 from transport.pipeline.batch import Batch
@@ -25,7 +25,7 @@ from transport.pipeline.context import StaticDirectory
 from transport.pipeline.fix_store import SqliteFixStore
 from transport.rules import forbidden
 from transport.rules.base import RoadContext, VehicleContext
-from transport.simulation import SimulatedTrip, simulate_fleet
+from transport.simulation import SimulatedTrip, simulate_fleet, trip_fixes
 
 START_AT = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 
@@ -79,15 +79,6 @@ def fix_store(tmp_path: Path) -> Iterator[SqliteFixStore]:
     store.close()
 
 
-def as_fixes(trip: SimulatedTrip) -> list[Fix]:
-    rows = trip.fixes.itertuples()
-    return [
-        Fix(trip.vehicle_id, r.fix_at.to_pydatetime(), r.lon, r.lat, speed_kmh=r.speed_kmh,
-            heading_deg=r.heading_deg, source=FixSource.SIMULATION)
-        for r in rows
-    ]  # fmt: skip
-
-
 class Collector:
     """A sink that keeps what it is given."""
 
@@ -136,7 +127,7 @@ def test_entering_a_no_entry_zone_opens_and_publishes_one_alert(
     alerts, positions = Collector(), Collector()
     checkpoints = MemoryCheckpointStore()
     steps = build(network, road, fix_store, checkpoints, alerts, positions)
-    fixes = as_fixes(trip)
+    fixes = trip_fixes(trip)
     for start in range(0, len(fixes), 7):
         run(steps, fixes[start : start + 7], checkpoints)
     opened = [
@@ -155,7 +146,7 @@ def test_a_worker_taking_over_resumes_the_open_alert_instead_of_opening_it_again
 ) -> None:
     checkpoints = MemoryCheckpointStore()
     first_alerts, second_alerts = Collector(), Collector()
-    fixes = as_fixes(trip)
+    fixes = trip_fixes(trip)
     first = build(network, road, fix_store, checkpoints, first_alerts, Collector())
     opened_at = next(
         i for i in range(len(fixes))

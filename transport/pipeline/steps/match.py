@@ -45,6 +45,15 @@ class Match:
             matched.extend(self._push(fix, float(x), float(y)))
         return dataclasses.replace(batch, matched=batch.matched + tuple(matched))
 
+    def flush(self, batch: Batch) -> Batch:
+        """Decide every fix still held back (end of a replay); the next fix starts a chain."""
+        matched = [
+            _matched_fix(*self.waiting[vehicle_id].pop(point.seq), point)
+            for vehicle_id, matcher in self.matchers.items()
+            for point in matcher.flush()
+        ]
+        return dataclasses.replace(batch, matched=batch.matched + tuple(matched))
+
     def _push(self, fix: Fix, x: float, y: float) -> list[MatchedFix]:
         """Push one fix to its vehicle's matcher; return the fixes it decided."""
         matcher = self.matchers.get(fix.vehicle_id)
