@@ -60,7 +60,7 @@ def test_match_writes_one_feature_per_edge_in_travel_order(tmp_path: Path) -> No
 
 
 def test_demo_runs_the_fleet_through_the_pipeline_and_reports_alerts() -> None:
-    result = runner.invoke(app, ["demo", "--vehicles", "3"])
+    result = runner.invoke(app, ["demo", "--vehicles", "3"], env={"COLUMNS": "240"})
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "V001" in text and "V003" in text and "Trips / 行程" in text
