@@ -130,7 +130,11 @@ def _query_graph(query: str) -> object:
     try:
         if kind == "place":
             return ox.graph_from_place(value, network_type="drive_service", simplify=True)
-        west, south, east, north = (float(part) for part in value.split(","))
+        parts = value.split(",")
+        if len(parts) != 4:
+            msg = f"`bbox:` needs WEST,SOUTH,EAST,NORTH in degrees, got {value!r}"
+            raise NetworkSourceError(msg)
+        west, south, east, north = (float(part) for part in parts)
         return ox.graph_from_bbox(
             (west, south, east, north), network_type="drive_service", simplify=True
         )

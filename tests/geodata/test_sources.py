@@ -57,6 +57,8 @@ def test_unreadable_cache_is_rebuilt(cache_in: Path) -> None:
     [
         pytest.param("no/such/file.osm.pbf", "network source not found", id="missing"),
         pytest.param("pyproject.toml", "unsupported network file pyproject.toml", id="wrong-type"),
+        pytest.param("bbox:114.0,22.5,114.1", "needs WEST,SOUTH,EAST,NORTH", id="bbox-3-numbers"),
+        pytest.param("bbox:a,b,c,d", "bad network query 'bbox:a,b,c,d'", id="bbox-not-numbers"),
     ],
 )
 def test_bad_sources_are_named(cache_in: Path, source: str, message: str) -> None:
