@@ -52,7 +52,19 @@ start_postgres() {
   return 1
 }
 
+# Headless Chromium and a CJK font for the map pages' real-browser tests (Debian packages).
+install_browser() {
+  if command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "wenquanyi"; then
+    return 0
+  fi
+  echo "installing chromium and fonts-wqy-microhei for the browser tests" >&2
+  { apt-get install -y chromium fonts-wqy-microhei >/dev/null 2>&1 ||
+    { apt-get update >/dev/null && apt-get install -y chromium fonts-wqy-microhei >/dev/null; }; } ||
+    echo "warning: could not install chromium; the browser tests will say so" >&2
+}
+
 start_services() {
+  install_browser
   start_postgres
   export HAZMAT_TEST_POSTGRES_URL="${HAZMAT_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres}"
   start_redis

@@ -7,7 +7,6 @@ alerts, store) and prints what was driven and which alerts it raised.
 
 from __future__ import annotations
 
-import tempfile
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import Progress
@@ -24,6 +24,8 @@ from geodata import sources
 from geodata.matching.matcher import MatchParams
 from geodata.matching.result import merge_repeats
 from geodata.network import RoadNetwork
+from geodata.restrictions import RestrictionLayer
+from maps import live
 from transport import demo_layers, track_check
 from transport.alerts.lifecycle import Alert, AlertEvent
 from transport.cargo import CargoProfile
@@ -38,6 +40,8 @@ console = Console(emoji=False)
 DEMO_START_AT = datetime(2026, 11, 26, 0, 30, tzinfo=UTC)  # 08:30 in Asia/Shanghai
 LOCAL = ZoneInfo("Asia/Shanghai")
 LIVE_MATCH_PARAMS = MatchParams(lag=2)
+DEFAULT_OUT_DIR = Path("out") / "demo"
+MAP_NAME = "supervisor-map.html"
 # Loads of the simulated fleet, in turn: UN number (None = empty tanker) and a label.
 FLEET_LOADS: tuple[tuple[str | None, str], ...] = (
     ("1203", "汽油 petrol"),
@@ -57,8 +61,8 @@ def run_demo(
     interval_s: Annotated[float, typer.Option(min=1.0, help="Seconds between fixes.")] = 10.0,
     seed: Annotated[int, typer.Option(help="Seed of the simulation.")] = 808,
     out_dir: Annotated[
-        Path | None, typer.Option(help="Folder for the fix store (default: a temporary one).")
-    ] = None,
+        Path, typer.Option(help="Folder for the supervisor map and the fix store.")
+    ] = DEFAULT_OUT_DIR,
 ) -> None:
     """Run simulated tankers through the live pipeline and report trips and alerts."""
     with console.status("Loading road network and restrictions / 加载路网与限行图层 ..."):
@@ -72,23 +76,55 @@ def run_demo(
     contexts = {trip.vehicle_id: _vehicle_context(trip, i) for i, trip in enumerate(trips)}
     setup = chain.MonitoringSetup(network, road, StaticDirectory(contexts), LIVE_MATCH_PARAMS)
     fixes = [fix for trip in trips for fix in trip_fixes(trip)]
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = out_dir or Path(scratch)
-        folder.mkdir(parents=True, exist_ok=True)
-        fix_store = SqliteFixStore(folder / "demo-fixes.sqlite")
-        with Progress(console=console) as progress:
-            task = progress.add_task("Live pipeline / 实时处理", total=len(fixes))
-            run = embedded.run_embedded(
-                fixes, setup, fix_store=fix_store, on_progress=lambda n: progress.advance(task, n)
-            )
-        stored = fix_store.count_fixes()
-        fix_store.close()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store_path = out_dir / "demo-fixes.sqlite"
+    store_path.unlink(missing_ok=True)
+    fix_store = SqliteFixStore(store_path)
+    with Progress(console=console) as progress:
+        task = progress.add_task("Live pipeline / 实时处理", total=len(fixes))
+        run = embedded.run_embedded(
+            fixes, setup, fix_store=fix_store, on_progress=lambda n: progress.advance(task, n)
+        )
+    stored = fix_store.count_fixes()
+    fix_store.close()
+    alerts = _latest_alerts(run.alert_events)
     console.print(_trip_table(network, trips, contexts, run.positions))
-    console.print(_alert_table(_latest_alerts(run.alert_events)))
+    console.print(_alert_table(alerts))
     console.print(
         f"fixes published / 上报: {len(fixes)}, stored / 入库: {stored}, "
         f"alert changes / 告警变化: {len(run.alert_events)}"
     )
+    with console.status("Writing the supervisor map / 生成监控地图 ..."):
+        map_path = _write_map(network, layer, trips, contexts, alerts, out_dir / MAP_NAME)
+    console.print(f"supervisor map / 监控地图: {map_path.resolve()}")
+
+
+def _write_map(
+    network: RoadNetwork,
+    layer: RestrictionLayer,
+    trips: list[SimulatedTrip],
+    contexts: dict[str, VehicleContext],
+    alerts: list[Alert],
+    path: Path,
+) -> Path:
+    """The supervisor's live map of the run, at 60 % of its span, as a self-contained page."""
+    fixes = pd.concat([trip.fixes.assign(vehicle_id=trip.vehicle_id) for trip in trips])
+    start, end = fixes["fix_at"].min(), fixes["fix_at"].max()
+    at = (start + (end - start) * 0.6).to_pydatetime()
+    vehicles = {
+        trip.vehicle_id: live.VehicleInfo(
+            trip.vehicle_id, trip.plate, contexts[trip.vehicle_id].waybill_id,
+            FLEET_LOADS[index % len(FLEET_LOADS)][1],
+        )
+        for index, trip in enumerate(trips)
+    }  # fmt: skip
+    shown = live.alerts_at(alerts, at=at, lookback_s=live.LiveParams().alert_lookback_s)
+    in_alert = {alert.vehicle_id for alert, is_open in shown if is_open}
+    positions = live.vehicle_positions(fixes, at=at, vehicles=vehicles, alert_vehicle_ids=in_alert)
+    return live.write_live_map(
+        path, network, positions=positions, restrictions=layer.features, alerts=alerts,
+        vehicles=vehicles, at=at,
+    )  # fmt: skip
 
 
 def _print_network(network: RoadNetwork, n_restrictions: int) -> None:
