@@ -59,11 +59,15 @@ def test_match_writes_one_feature_per_edge_in_travel_order(tmp_path: Path) -> No
     assert f"fixes / 定位点: {len(points)}" in summary and matched >= len(points) - 2
 
 
-def test_demo_runs_the_fleet_through_the_pipeline_and_reports_alerts() -> None:
-    result = runner.invoke(app, ["demo", "--vehicles", "3"], env={"COLUMNS": "240"})
+def test_demo_runs_the_fleet_through_the_pipeline_and_reports_alerts(tmp_path: Path) -> None:
+    args = ["demo", "--vehicles", "3", "--out-dir", str(tmp_path)]
+    result = runner.invoke(app, args, env={"COLUMNS": "240"})
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "V001" in text and "V003" in text and "Trips / 行程" in text
     assert "water_source_zone" in text
     published = int(re.search(r"fixes published / 上报: (\d+)", text).group(1))
     assert f"stored / 入库: {published}," in text
+    page = (tmp_path / "supervisor-map.html").read_text(encoding="utf-8")
+    assert "L.map(" in page
+    assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']https?://", page)
