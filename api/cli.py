@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from api.commands import route, users
+from api.commands import route
 from api.commands import maps as map_commands
 from api.commands import (
     check,
@@ -37,7 +37,6 @@ app.command("demo")(demo.run_demo)
 app.add_typer(restrictions.app, name="restrictions")
 app.add_typer(waybill.app, name="waybill")
 app.add_typer(registry.app, name="registry")
-app.add_typer(users.app, name="user")
 app.add_typer(map_commands.app, name="map")
 app.command("route")(route.route_trip)
 
