@@ -55,9 +55,13 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium(chromium_path: str) -> Iterator[Any]:
-    """A headless Chromium driven by Playwright (fresh profile per launch)."""
+    """A headless Chromium driven by Playwright (fresh profile per launch).
+
+    Package-scoped: Playwright's sync API keeps an event loop running on the main thread while
+    it is open, which would break later tests that call `asyncio.run`.
+    """
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         launched = p.chromium.launch(
