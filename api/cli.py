@@ -6,8 +6,6 @@ import logging
 
 import typer
 
-from api.commands import route
-from api.commands import maps as map_commands
 from api.commands import (
     check,
     demo,
@@ -18,27 +16,37 @@ from api.commands import (
     network,
     registry,
     restrictions,
+    route,
+    serve,
+    users,
     waybill,
 )
+from api.commands import maps as map_commands
 
 app = typer.Typer(
     help="Hazardous-goods transport tracking and route control / 危险货物道路运输监控与路线管控.",
     no_args_is_help=True,
 )
+# the main job
+app.command("demo")(demo.run_demo)
+# the map and its restrictions
 app.add_typer(network.app, name="network")
-app.add_typer(goods.app, name="goods")
-app.command("gateway")(live.gateway)
-app.command("worker")(live.worker)
-app.command("replay")(feed.replay)
-app.command("simulate")(feed.simulate)
+app.add_typer(restrictions.app, name="restrictions")
 app.command("match")(match.match_file)
 app.command("check")(check.check_trip)
-app.command("demo")(demo.run_demo)
-app.add_typer(restrictions.app, name="restrictions")
-app.add_typer(waybill.app, name="waybill")
-app.add_typer(registry.app, name="registry")
-app.add_typer(map_commands.app, name="map")
 app.command("route")(route.route_trip)
+app.add_typer(map_commands.app, name="map")
+# goods, registries and waybills
+app.add_typer(goods.app, name="goods")
+app.add_typer(registry.app, name="registry")
+app.add_typer(waybill.app, name="waybill")
+# the live system
+app.command("gateway")(live.gateway)
+app.command("worker")(live.worker)
+app.command("serve")(serve.serve_api)
+app.command("replay")(feed.replay)
+app.command("simulate")(feed.simulate)
+app.add_typer(users.app, name="user")
 
 
 @app.callback()

@@ -1,16 +1,27 @@
-"""Dependencies of the API handlers as `Annotated` aliases: settings, session, catalogue, scope."""
+"""Dependencies of the API handlers as `Annotated` aliases: settings, session, caller, scope.
+
+`scope_of` is the one place a caller's tenant scope is decided; every store query receives it.
+Roles are checked by decorator dependencies: ``dependencies=[Depends(require_role(...))]``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from api import security
 from transport import goods
+from transport.accounts import Account, Role
 from transport.settings import Settings
-from transport.store import registries
+from transport.store import accounts
+
+_BEARER = HTTPBearer(auto_error=False, description="Access token from `POST /v1/auth/token`.")
+_UNAUTHENTICATED = "not authenticated: give a valid bearer token / 未认证：请提供有效令牌"
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -30,24 +41,101 @@ def get_catalogue() -> goods.Catalogue:
     return goods.load_builtin_catalogue()
 
 
+#: Largest id a path or query accepts (PostgreSQL INTEGER), so no input overflows a column.
+MAX_ID = 2**31 - 1
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="Record id.")]
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 CatalogueDep = Annotated[goods.Catalogue, Depends(get_catalogue)]
 
 
-def get_carrier_scope(
-    session: SessionDep, carrier_id: Annotated[int, Path(description="Carrier (tenant) id.")]
-) -> int:
-    """Return the carrier id of the path after checking it exists (404 otherwise).
+def account_of_token(session: Session, token: str, *, secret_key: str) -> Account | None:
+    """Return the active account a token names, None when the token or account is not valid."""
+    account_id = security.read_access_token(token, secret_key=secret_key)
+    account = None if account_id is None else accounts.get_account(session, account_id=account_id)
+    return account if account is not None and account.is_active else None
 
-    The one place the tenant scope enters a request; the auth issue adds the check that the
-    caller belongs to this carrier (or is police).
-    """
-    if registries.get_carrier(session, carrier_id=carrier_id) is None:
-        raise HTTPException(
-            status_code=404, detail=f"carrier {carrier_id} not found / 承运人不存在"
+
+def get_current_account(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+) -> Account:
+    """Return the caller's account (401 without a valid bearer token)."""
+    account = (
+        None
+        if credentials is None
+        else account_of_token(
+            session, credentials.credentials, secret_key=request.app.state.token_secret
         )
-    return carrier_id
+    )
+    if account is None:
+        raise HTTPException(401, detail=_UNAUTHENTICATED, headers={"WWW-Authenticate": "Bearer"})
+    return account
 
 
-CarrierScope = Annotated[int, Depends(get_carrier_scope)]
+CurrentAccount = Annotated[Account, Depends(get_current_account)]
+
+
+def require_role(*roles: Role | str) -> Callable[[Account], None]:
+    """Return a dependency refusing (403) callers whose role is not one of `roles`."""
+    allowed = frozenset(Role(role) for role in roles)
+
+    def _check_role(account: CurrentAccount) -> None:
+        if account.role not in allowed:
+            names = ", ".join(sorted(allowed))
+            raise HTTPException(
+                403, detail=f"role {account.role} may not do this (allowed: {names}) / 无权限"
+            )
+
+    return _check_role
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What rows a caller may see: one carrier's, or every carrier's (narrowed to a site)."""
+
+    carrier_id: int | None
+    all_carriers: bool
+    loader_site: str | None = None
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        """The scope as store keyword arguments (``carrier_id``, ``all_carriers``)."""
+        return {"carrier_id": self.carrier_id, "all_carriers": self.all_carriers}
+
+    @property
+    def waybill_kwargs(self) -> dict[str, Any]:
+        """The scope for waybill queries, where a loader sees the waybills of its site."""
+        return self.kwargs | {"loader_site": self.loader_site}
+
+
+def scope_of(account: Account) -> Scope:
+    """Return the scope of an account: a carrier its own rows, a loader its site, others all.
+
+    Roles decide which endpoints a caller reaches; the scope decides which rows it sees there.
+    """
+    if account.role is Role.CARRIER:
+        return Scope(carrier_id=account.carrier_id, all_carriers=False)
+    if account.role is Role.LOADER:
+        return Scope(carrier_id=None, all_carriers=True, loader_site=account.loader_site)
+    return Scope(carrier_id=None, all_carriers=True)
+
+
+def get_scope(account: CurrentAccount) -> Scope:
+    """Return the caller's scope."""
+    return scope_of(account)
+
+
+ScopeDep = Annotated[Scope, Depends(get_scope)]
+
+
+def get_own_carrier(account: CurrentAccount) -> int:
+    """Return the carrier a carrier account writes for (403 for callers without one)."""
+    if account.role is not Role.CARRIER or account.carrier_id is None:
+        raise HTTPException(403, detail="only a carrier account writes its registry / 仅承运人")
+    return account.carrier_id
+
+
+OwnCarrier = Annotated[int, Depends(get_own_carrier)]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from transport._errors import (
@@ -21,6 +22,8 @@ _STATUS: dict[type[ReasonedError], int] = {
     TransitionError: 409,
     ConflictError: 409,
 }
+T = TypeVar("T")
+
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
@@ -51,3 +54,10 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register the refusal handlers on an application."""
     for cls in _STATUS:
         app.add_exception_handler(cls, _handle)
+
+
+def found(value: T | None, what: str, what_zh: str, key: object) -> T:
+    """Return the value, or answer 404 naming what was not found (also when out of scope)."""
+    if value is None:
+        raise HTTPException(404, detail=f"{what} {key} not found / {what_zh}不存在")
+    return value

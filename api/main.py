@@ -2,16 +2,44 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import logging
 
-from api import errors
-from api.routes import registries, waybills
+from fastapi import Depends, FastAPI
+
+from api import errors, security
+from api.deps import require_role
+from api.routes import (
+    accounts,
+    alerts,
+    auth,
+    live,
+    positions,
+    registries,
+    restrictions,
+    vehicles,
+    waybills,
+)
+from transport.accounts import Role
+from transport.bus.base import Bus
+from transport.live_channel import LiveHub
 from transport.settings import Settings, get_settings
 from transport.store.engine import make_engine, make_session_factory, migrate
 
+logger = logging.getLogger(__name__)
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Return the application on the settings' database (migrated first when configured)."""
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    live_hub: LiveHub | None = None,
+    bus: Bus | None = None,
+) -> FastAPI:
+    """Return the application on the settings' database (migrated first when configured).
+
+    `live_hub` is the hub the pipeline publishes to when it runs in this process (a new one
+    otherwise, on ``app.state.live_hub``). With a `bus`, the app also takes position batches
+    (`POST /v1/positions`, for carriers' platforms and admins) and puts them on it.
+    """
     settings = get_settings() if settings is None else settings
     if settings.auto_migrate:
         migrate(settings.database_url)
@@ -19,7 +47,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     app.state.session_factory = make_session_factory(app.state.engine)
+    app.state.live_hub = LiveHub() if live_hub is None else live_hub
+    if settings.auth_secret_key is None:
+        logger.warning("HAZMAT_AUTH_SECRET_KEY unset: tokens are valid for this process only")
+        app.state.token_secret = security.new_secret_key()
+    else:
+        app.state.token_secret = settings.auth_secret_key.get_secret_value()
     errors.install_error_handlers(app)
+    app.include_router(auth.router)
+    app.include_router(accounts.router)
     app.include_router(registries.router)
+    app.include_router(vehicles.router)
     app.include_router(waybills.router)
+    app.include_router(alerts.router)
+    app.include_router(live.router)
+    app.include_router(restrictions.router)
+    if bus is not None:
+        app.state.bus = bus
+        app.include_router(
+            positions.router, dependencies=[Depends(require_role(Role.CARRIER, Role.ADMIN))]
+        )
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
@@ -28,12 +28,33 @@ class Settings(BaseSettings):
     #: Zone in which validity dates of certificates and permits are read (a certificate
     #: "valid until 2025-03-01" is valid through that day in this zone).
     local_timezone: str = "Asia/Shanghai"
+    #: Key that signs API access tokens (HS256, at least 32 characters). Unset: a random key
+    #: per API process, so tokens end with the process; set it when several processes serve.
+    auth_secret_key: SecretStr | None = None
+    #: How long an API access token is valid.
+    access_token_ttl_s: int = 8 * 3600
 
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str) -> str:
         if not value.startswith(("sqlite", "postgresql")):
             msg = f"`database_url` must be a sqlite:// or postgresql+psycopg:// URL, got {value!r}"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("auth_secret_key")
+    @classmethod
+    def _check_auth_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            msg = "`auth_secret_key` must be at least 32 characters"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("access_token_ttl_s")
+    @classmethod
+    def _check_access_token_ttl_s(cls, value: int) -> int:
+        if not 60 <= value <= 7 * 24 * 3600:
+            msg = f"`access_token_ttl_s` must be between 60 s and 7 days, got {value}"
             raise ValueError(msg)
         return value
 

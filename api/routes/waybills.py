@@ -1,4 +1,8 @@
-"""E-waybills API: create, read, dispatch, loading check, depart, arrive, archive, cancel."""
+"""E-waybills API: create, read, dispatch, loading check, depart, arrive, archive, cancel.
+
+A carrier creates its waybills and moves them; the loader at the waybill's loading site runs
+the loading checks; police read every waybill. The caller's scope decides which it sees.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,22 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import shapely
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
-from api.deps import CarrierScope, CatalogueDep, SessionDep, SettingsDep
+from api.deps import (
+    MAX_ID,
+    CatalogueDep,
+    CurrentAccount,
+    OwnCarrier,
+    RecordId,
+    Scope,
+    ScopeDep,
+    SessionDep,
+    SettingsDep,
+    require_role,
+)
+from api.errors import found
 from api.schemas.waybills import (
     CheckRunPublic,
     EventCreate,
@@ -20,11 +36,15 @@ from api.schemas.waybills import (
     WaybillPublic,
 )
 from transport import waybills
+from transport.accounts import Role
 from transport.store import check_runs
 from transport.store import waybills as waybill_store
 from transport.waybills import WaybillEvent, WaybillState
 
-router = APIRouter(prefix="/carriers/{carrier_id}/waybills", tags=["waybills"])
+router = APIRouter(prefix="/v1/waybills", tags=["waybills"])
+
+READERS = Depends(require_role(Role.POLICE, Role.CARRIER, Role.LOADER))
+CARRIER_ONLY = Depends(require_role(Role.CARRIER))
 
 
 def _document(session: Session, waybill: waybills.Waybill) -> WaybillDocument:
@@ -57,16 +77,15 @@ def _public(session: Session, waybill: waybills.Waybill) -> WaybillPublic:
     )
 
 
-def _found(waybill: waybills.Waybill | None, waybill_id: int) -> waybills.Waybill:
-    """Return the waybill or answer 404."""
-    if waybill is None:
-        raise HTTPException(404, detail=f"waybill {waybill_id} not found / 运单不存在")
-    return waybill
+def _get(session: Session, scope: Scope, waybill_id: int) -> waybills.Waybill:
+    """Return the waybill in the caller's scope or answer 404."""
+    waybill = waybill_store.get_waybill(session, waybill_id=waybill_id, **scope.waybill_kwargs)
+    return found(waybill, "waybill", "运单", waybill_id)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[CARRIER_ONLY])
 def create_waybill(
-    session: SessionDep, carrier_id: CarrierScope, catalogue: CatalogueDep, body: WaybillCreate
+    session: SessionDep, carrier_id: OwnCarrier, catalogue: CatalogueDep, body: WaybillCreate
 ) -> WaybillPublic:
     """Create a waybill in state draft; goods lines are described from the catalogue."""
     created = waybill_store.create_waybill(
@@ -75,93 +94,123 @@ def create_waybill(
     return _public(session, created)
 
 
-@router.get("")
+@router.get("", dependencies=[READERS])
 def read_waybills(
     session: SessionDep,
-    carrier_id: CarrierScope,
+    scope: ScopeDep,
     state: Annotated[WaybillState | None, Query()] = None,
-    vehicle_id: Annotated[int | None, Query()] = None,
+    vehicle_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> list[WaybillPublic]:
-    """List the carrier's waybills, newest first."""
-    found = waybill_store.list_waybills(
-        session, carrier_id=carrier_id, state=state, vehicle_id=vehicle_id
+    """List the waybills in scope, newest first (a loader: those loaded at its site)."""
+    listed = waybill_store.list_waybills(
+        session, state=state, vehicle_id=vehicle_id, **scope.waybill_kwargs
     )
-    return [_public(session, waybill) for waybill in found]
+    return [_public(session, waybill) for waybill in listed]
 
 
-@router.get("/{waybill_id}")
-def read_waybill(session: SessionDep, carrier_id: CarrierScope, waybill_id: int) -> WaybillPublic:
-    """Return one waybill of the carrier."""
-    waybill = waybill_store.get_waybill(session, waybill_id=waybill_id, carrier_id=carrier_id)
-    return _public(session, _found(waybill, waybill_id))
+@router.get("/{waybill_id}", dependencies=[READERS])
+def read_waybill(session: SessionDep, scope: ScopeDep, waybill_id: RecordId) -> WaybillPublic:
+    """Return one waybill in scope."""
+    return _public(session, _get(session, scope, waybill_id))
 
 
 def _apply(
-    session: Session, carrier_id: int, waybill_id: int, event: WaybillEvent, body: EventCreate
+    session: Session,
+    carrier_id: int,
+    waybill_id: int,
+    event: WaybillEvent,
+    actor: str,
 ) -> WaybillPublic:
     """Apply one lifecycle event; refusals become 409 through the error handlers."""
     waybill = waybill_store.apply_event(
-        session, waybill_id=waybill_id, event=event, actor=body.actor, carrier_id=carrier_id
+        session, waybill_id=waybill_id, event=event, actor=actor, carrier_id=carrier_id
     )
-    return _public(session, _found(waybill, waybill_id))
+    return _public(session, found(waybill, "waybill", "运单", waybill_id))
 
 
-@router.post("/{waybill_id}/dispatch")
+@router.post("/{waybill_id}/dispatch", dependencies=[CARRIER_ONLY])
 def dispatch_waybill(
-    session: SessionDep, carrier_id: CarrierScope, waybill_id: int, body: EventCreate
+    session: SessionDep,
+    carrier_id: OwnCarrier,
+    account: CurrentAccount,
+    waybill_id: RecordId,
+    body: EventCreate,
 ) -> WaybillPublic:
     """Dispatch: the vehicle takes this trip (409 when it holds another active waybill)."""
-    return _apply(session, carrier_id, waybill_id, WaybillEvent.DISPATCH, body)
+    return _apply(
+        session, carrier_id, waybill_id, WaybillEvent.DISPATCH, body.actor or account.label
+    )
 
 
-@router.post("/{waybill_id}/depart")
+@router.post("/{waybill_id}/depart", dependencies=[CARRIER_ONLY])
 def depart_waybill(
-    session: SessionDep, carrier_id: CarrierScope, waybill_id: int, body: EventCreate
+    session: SessionDep,
+    carrier_id: OwnCarrier,
+    account: CurrentAccount,
+    waybill_id: RecordId,
+    body: EventCreate,
 ) -> WaybillPublic:
     """Depart: only after a passed loading check (409 with the reason otherwise)."""
-    return _apply(session, carrier_id, waybill_id, WaybillEvent.DEPART, body)
+    return _apply(session, carrier_id, waybill_id, WaybillEvent.DEPART, body.actor or account.label)
 
 
-@router.post("/{waybill_id}/arrive")
+@router.post("/{waybill_id}/arrive", dependencies=[CARRIER_ONLY])
 def arrive_waybill(
-    session: SessionDep, carrier_id: CarrierScope, waybill_id: int, body: EventCreate
+    session: SessionDep,
+    carrier_id: OwnCarrier,
+    account: CurrentAccount,
+    waybill_id: RecordId,
+    body: EventCreate,
 ) -> WaybillPublic:
     """Arrive at the unloading place."""
-    return _apply(session, carrier_id, waybill_id, WaybillEvent.ARRIVE, body)
+    return _apply(session, carrier_id, waybill_id, WaybillEvent.ARRIVE, body.actor or account.label)
 
 
-@router.post("/{waybill_id}/archive")
+@router.post("/{waybill_id}/archive", dependencies=[CARRIER_ONLY])
 def archive_waybill(
-    session: SessionDep, carrier_id: CarrierScope, waybill_id: int, body: EventCreate
+    session: SessionDep,
+    carrier_id: OwnCarrier,
+    account: CurrentAccount,
+    waybill_id: RecordId,
+    body: EventCreate,
 ) -> WaybillPublic:
     """Archive an arrived waybill (kept at least 12 months)."""
-    return _apply(session, carrier_id, waybill_id, WaybillEvent.ARCHIVE, body)
+    return _apply(
+        session, carrier_id, waybill_id, WaybillEvent.ARCHIVE, body.actor or account.label
+    )
 
 
-@router.post("/{waybill_id}/cancel")
+@router.post("/{waybill_id}/cancel", dependencies=[CARRIER_ONLY])
 def cancel_waybill(
-    session: SessionDep, carrier_id: CarrierScope, waybill_id: int, body: EventCreate
+    session: SessionDep,
+    carrier_id: OwnCarrier,
+    account: CurrentAccount,
+    waybill_id: RecordId,
+    body: EventCreate,
 ) -> WaybillPublic:
     """Cancel a waybill that has not departed."""
-    return _apply(session, carrier_id, waybill_id, WaybillEvent.CANCEL, body)
+    return _apply(session, carrier_id, waybill_id, WaybillEvent.CANCEL, body.actor or account.label)
 
 
-@router.post("/{waybill_id}/loading-checks", status_code=201)
+@router.post(
+    "/{waybill_id}/loading-checks",
+    status_code=201,
+    dependencies=[Depends(require_role(Role.LOADER))],
+)
 def create_loading_check(
     session: SessionDep,
     settings: SettingsDep,
     catalogue: CatalogueDep,
-    carrier_id: CarrierScope,
-    waybill_id: int,
+    scope: ScopeDep,
+    waybill_id: RecordId,
     body: LoadingCheckCreate,
 ) -> CheckRunPublic:
     """Run the five checks and the extra checks, record the run, and move the waybill.
 
+    Only the loader of the waybill's loading site runs it (404 for other sites' waybills).
     A failed check is still a recorded run (201, ``passed: false``); departure is then refused.
     """
-    waybill = _found(
-        waybill_store.get_waybill(session, waybill_id=waybill_id, carrier_id=carrier_id), waybill_id
-    )
+    waybill = _get(session, scope, waybill_id)
     loaded = body.loaded_lines
     if loaded is None and body.loaded_as_stated:
         loaded = list(waybill.lines)
@@ -174,19 +223,17 @@ def create_loading_check(
         loaded_lines=loaded,
         catalogue=catalogue,
         zone=settings.zone,
-        carrier_id=carrier_id,
+        carrier_id=waybill.carrier_id,
     )
     assert isinstance(run, check_runs.CheckRun)
     return CheckRunPublic.of(run)
 
 
-@router.get("/{waybill_id}/loading-checks")
+@router.get("/{waybill_id}/loading-checks", dependencies=[READERS])
 def read_loading_checks(
-    session: SessionDep, carrier_id: CarrierScope, waybill_id: int
+    session: SessionDep, scope: ScopeDep, waybill_id: RecordId
 ) -> list[CheckRunPublic]:
-    """List every recorded loading check run of a waybill, oldest first."""
-    _found(
-        waybill_store.get_waybill(session, waybill_id=waybill_id, carrier_id=carrier_id), waybill_id
-    )
-    runs = check_runs.list_check_runs(session, waybill_id=waybill_id, carrier_id=carrier_id)
+    """List every recorded loading check run of a waybill in scope, oldest first."""
+    waybill = _get(session, scope, waybill_id)
+    runs = check_runs.list_check_runs(session, waybill_id=waybill_id, carrier_id=waybill.carrier_id)
     return [CheckRunPublic.of(run) for run in runs]

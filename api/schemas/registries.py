@@ -6,6 +6,8 @@ from pydantic import BaseModel, Field
 
 from transport import registry
 
+MAX_ID = 2**31 - 1
+
 
 class CarrierCreate(registry.Carrier):
     """A new carrier; ``id`` is given by the server."""
@@ -20,7 +22,7 @@ class CarrierPublic(registry.Carrier):
 
 
 class VehicleCreate(registry.Vehicle):
-    """A new vehicle; its carrier is the one in the path."""
+    """A new vehicle; its carrier is the caller's."""
 
     id: None = Field(default=None, exclude=True)
     carrier_id: int | None = Field(default=None, exclude=True)  # type: ignore[assignment]
@@ -33,10 +35,11 @@ class VehiclePublic(registry.Vehicle):
 
 
 class TankCreate(registry.Tank):
-    """A new tank; its carrier is the one in the path."""
+    """A new tank; its carrier is the caller's."""
 
     id: None = Field(default=None, exclude=True)
     carrier_id: int | None = Field(default=None, exclude=True)  # type: ignore[assignment]
+    vehicle_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class TankPublic(registry.Tank):
@@ -46,7 +49,7 @@ class TankPublic(registry.Tank):
 
 
 class PersonCreate(registry.Person):
-    """A new driver or escort; the carrier is the one in the path."""
+    """A new driver or escort; the carrier is the caller's."""
 
     id: None = Field(default=None, exclude=True)
     carrier_id: int | None = Field(default=None, exclude=True)  # type: ignore[assignment]

@@ -13,9 +13,11 @@ from transport.registry import PlateColour
 from transport.store.check_runs import CheckRun
 from transport.waybills import Contact, Party, Place, SpecialPermit, WaybillLine, WaybillState
 
+MAX_ID = 2**31 - 1
+
 
 class WaybillCreate(BaseModel):
-    """A new e-waybill; the carrier is the one in the path, the state starts as draft.
+    """A new e-waybill; the carrier is the caller's, the state starts as draft.
 
     ``planned_route`` is a WGS-84 LineString as WKT or GeoJSON (text or object).
     ``number`` is generated when left out.
@@ -27,11 +29,11 @@ class WaybillCreate(BaseModel):
     consignor: Party
     consignee: Party
     loader: Party
-    vehicle_id: int
+    vehicle_id: int = Field(ge=1, le=MAX_ID)
     trailer_plate: str | None = None
-    tank_id: int | None = None
-    driver_id: int
-    escort_id: int | None = None
+    tank_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    driver_id: int = Field(ge=1, le=MAX_ID)
+    escort_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     lines: list[WaybillLine] = Field(min_length=1, max_length=50)
     loading_place: Place
     unloading_place: Place
@@ -81,9 +83,9 @@ class WaybillPublic(waybills.Waybill):
 
 
 class EventCreate(BaseModel):
-    """Who triggers a lifecycle event."""
+    """Who triggers a lifecycle event (default: the caller's account)."""
 
-    actor: str = Field(min_length=1, max_length=100)
+    actor: str | None = Field(default=None, min_length=1, max_length=100)
 
 
 class LoadingCheckCreate(BaseModel):

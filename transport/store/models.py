@@ -24,18 +24,29 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from transport.accounts import Role
+from transport.alerts.handling import AlertAction, HandlingState
 from transport.five_checks import Outcome
+from transport.layer_versions import LayerChange
 from transport.registry import PersonRole, PlateColour
 from transport.store._types import UTCDateTime
 from transport.waybills import ACTIVE_STATES, WaybillState
 
 __all__ = [
+    "AccountRow",
+    "AlertActionRow",
+    "AlertEvidenceRow",
+    "AlertRow",
     "Base",
     "CarrierRow",
     "CheckResultRow",
     "CheckRunRow",
     "PersonRow",
+    "RestrictionLayerAuditRow",
+    "RestrictionLayerRow",
+    "RestrictionLayerVersionRow",
     "TankRow",
+    "TrackPointRow",
     "VehicleRow",
     "WaybillEventRow",
     "WaybillLineRow",
@@ -267,3 +278,143 @@ class CheckResultRow(Base):
     reason_en: Mapped[str] = mapped_column(Text)
     reason_zh: Mapped[str] = mapped_column(Text)
     legal_basis: Mapped[str] = mapped_column(String(200))
+
+
+class AccountRow(Base):
+    """A user account: role, tenant (carrier) or loading site, and the password's hash only."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (CheckConstraint(f"role IN {_in(Role)}", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    carrier_id: Mapped[int | None] = mapped_column(ForeignKey("carriers.id"), index=True)
+    loader_site: Mapped[str | None] = mapped_column(String(200))
+    display_name: Mapped[str | None] = mapped_column(String(100))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=_utc_now)
+
+
+class TrackPointRow(Base):
+    """One stored fix of a vehicle (the track archive in SQL), idempotent by (vehicle, time)."""
+
+    __tablename__ = "track_points"
+
+    vehicle_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fix_at: Mapped[datetime] = mapped_column(primary_key=True)
+    vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id"))
+    carrier_id: Mapped[int | None] = mapped_column(ForeignKey("carriers.id"), index=True)
+    lon: Mapped[float]
+    lat: Mapped[float]
+    speed_kmh: Mapped[float]
+    heading_deg: Mapped[float]
+
+
+class AlertRow(Base):
+    """An alert: the condition (open while it lasts, ended_at when over) and its handling."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        CheckConstraint(f"state IN {_in(HandlingState)}", name="state"),
+        Index("ix_alerts_carrier_started", "carrier_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_key: Mapped[str] = mapped_column(String(64), unique=True)
+    vehicle_key: Mapped[str] = mapped_column(String(64), index=True)
+    vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id"))
+    carrier_id: Mapped[int | None] = mapped_column(ForeignKey("carriers.id"))
+    waybill_id: Mapped[int | None] = mapped_column(ForeignKey("waybills.id"))
+    rule_id: Mapped[str] = mapped_column(String(40))
+    condition_key: Mapped[str] = mapped_column(String(200))
+    severity: Mapped[str] = mapped_column(String(16))
+    is_active: Mapped[bool]
+    started_at: Mapped[datetime]
+    last_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    state: Mapped[str] = mapped_column(String(16), default=HandlingState.NEW.value)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    acknowledged_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(100))
+    closed_at: Mapped[datetime | None]
+    lon: Mapped[float | None]
+    lat: Mapped[float | None]
+
+    evidence: Mapped[AlertEvidenceRow] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", uselist=False
+    )
+
+
+class AlertEvidenceRow(Base):
+    """The evidence of an alert (latest state): fixes, edges, rule, legal basis, matched roads."""
+
+    __tablename__ = "alert_evidence"
+
+    alert_id: Mapped[int] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True
+    )
+    content: Mapped[dict[str, Any]]
+    matched_geojson: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=_utc_now, onupdate=_utc_now)
+
+
+class AlertActionRow(Base):
+    """One entry of an alert's history: opened, ended, acknowledged, note, closed; who, when."""
+
+    __tablename__ = "alert_actions"
+    __table_args__ = (CheckConstraint(f"action IN {_in(AlertAction)}", name="action"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    acted_at: Mapped[datetime] = mapped_column(default=_utc_now)
+
+
+class RestrictionLayerRow(Base):
+    """A restriction layer under version control: its name and current version."""
+
+    __tablename__ = "restriction_layers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    current_version: Mapped[int]
+    is_retired: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=_utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=_utc_now)
+
+
+class RestrictionLayerVersionRow(Base):
+    """One immutable version of a layer: the GeoJSON as uploaded, its hash, who and when."""
+
+    __tablename__ = "restriction_layer_versions"
+    __table_args__ = (UniqueConstraint("layer_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("restriction_layers.id"), index=True)
+    version: Mapped[int]
+    content: Mapped[dict[str, Any]]
+    sha256: Mapped[str] = mapped_column(String(64))
+    feature_count: Mapped[int]
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=_utc_now)
+
+
+class RestrictionLayerAuditRow(Base):
+    """One audited change of a layer: who, when, what (action and feature ids touched)."""
+
+    __tablename__ = "restriction_layer_audit"
+    __table_args__ = (CheckConstraint(f"action IN {_in(LayerChange)}", name="action"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("restriction_layers.id"), index=True)
+    version: Mapped[int]
+    action: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(100))
+    acted_at: Mapped[datetime] = mapped_column(default=_utc_now)
+    added_ids: Mapped[list[str]] = mapped_column(JSON)
+    removed_ids: Mapped[list[str]] = mapped_column(JSON)
+    changed_ids: Mapped[list[str]] = mapped_column(JSON)

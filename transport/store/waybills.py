@@ -199,16 +199,33 @@ def lock_waybill_row(
     return session.scalars(statement).one_or_none()
 
 
+def _at_site(statement: Any, loader_site: str | None) -> Any:
+    """Narrow a SELECT of waybills to those whose loader (装货人) is one site, if given."""
+    if loader_site is None:
+        return statement
+    return statement.where(models.WaybillRow.loader["name"].as_string() == loader_site)
+
+
 def get_waybill(
-    session: Session, *, waybill_id: int, carrier_id: int | None = None, all_carriers: bool = False
+    session: Session,
+    *,
+    waybill_id: int,
+    carrier_id: int | None = None,
+    all_carriers: bool = False,
+    loader_site: str | None = None,
 ) -> Waybill | None:
-    """Return one waybill in scope, None when unknown or another carrier's."""
+    """Return one waybill in scope, None when unknown or another carrier's.
+
+    A loader's scope is ``all_carriers=True`` with its ``loader_site``: the waybills
+    presented for loading there, of any carrier.
+    """
     statement = scoped(
         select(models.WaybillRow).where(models.WaybillRow.id == waybill_id),
         models.WaybillRow,
         carrier_id=carrier_id,
         all_carriers=all_carriers,
     )
+    statement = _at_site(statement, loader_site)
     row = session.scalars(statement).one_or_none()
     return None if row is None else _to_waybill(row)
 
@@ -220,6 +237,7 @@ def list_waybills(
     all_carriers: bool = False,
     state: WaybillState | None = None,
     vehicle_id: int | None = None,
+    loader_site: str | None = None,
 ) -> list[Waybill]:
     """Return the waybills in scope, newest first, optionally of one state or vehicle."""
     statement = scoped(
@@ -228,6 +246,7 @@ def list_waybills(
         carrier_id=carrier_id,
         all_carriers=all_carriers,
     )
+    statement = _at_site(statement, loader_site)
     if state is not None:
         statement = statement.where(models.WaybillRow.state == WaybillState(state).value)
     if vehicle_id is not None:

@@ -1,0 +1,131 @@
+"""Alerts in the store on both databases: recorded from the pipeline, handled, scoped."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+
+from tests.transport import alert_events
+from tests.transport.store.conftest import Fleet, store_fleet
+from transport import registry
+from transport._errors import ScopeError, TransitionError
+from transport.alerts.handling import AlertAction, HandlingState
+from transport.store import alerts, registries
+
+
+def _plate(session: Session, fleet: Fleet) -> str:
+    vehicle = registries.get_record(
+        session, registry.Vehicle, record_id=fleet.vehicle_id, carrier_id=fleet.carrier_id
+    )
+    assert vehicle is not None
+    return vehicle.plate
+
+
+def test_opened_alert_is_stored_with_carrier_vehicle_and_evidence(
+    session: Session, stored_fleet: Fleet
+) -> None:
+    event = alert_events.opened(_plate(session, stored_fleet))
+    [stored] = alerts.record_alert_events(
+        session,
+        [event],
+        all_carriers=True,
+        road_geometry=lambda ids: {
+            "type": "MultiLineString",
+            "coordinates": [[[113.9, 22.53], [113.91, 22.53]]],
+        },
+    )
+    assert stored.carrier_id == stored_fleet.carrier_id
+    assert stored.vehicle_id == stored_fleet.vehicle_id
+    assert stored.is_active and stored.state is HandlingState.NEW
+    assert stored.evidence["legal_basis"]["zh"].startswith("《危险货物")
+    assert stored.matched_geojson is not None
+    assert (stored.lon, stored.lat) == (113.902, 22.53)
+
+
+def test_replayed_events_change_nothing_and_close_ends_once(
+    session: Session, stored_fleet: Fleet
+) -> None:
+    event = alert_events.opened(_plate(session, stored_fleet))
+    end = alert_events.closed(event)
+    first = alerts.record_alert_events(session, [event, end], all_carriers=True)
+    again = alerts.record_alert_events(session, [event, end], all_carriers=True)
+    assert [a.id for a in first] == [a.id for a in again]
+    assert again[0].is_active is False and again[0].ended_at == event.alert.last_at
+    history = alerts.list_alert_history(session, alert_id=first[0].id, all_carriers=True)
+    assert [h.action for h in history or []] == [AlertAction.OPENED, AlertAction.ENDED]
+
+
+def test_unregistered_vehicle_alert_is_police_only(session: Session, stored_fleet: Fleet) -> None:
+    [stored] = alerts.record_alert_events(
+        session, [alert_events.opened("粤B_UNKNOWN")], all_carriers=True
+    )
+    assert stored.carrier_id is None
+    assert alerts.get_alert(session, alert_id=stored.id, carrier_id=stored_fleet.carrier_id) is None
+    assert alerts.get_alert(session, alert_id=stored.id, all_carriers=True) is not None
+
+
+def test_other_carriers_alert_is_not_found_nor_handled(
+    session: Session, stored_fleet: Fleet
+) -> None:
+    other = store_fleet(session)
+    [stored] = alerts.record_alert_events(
+        session, [alert_events.opened(_plate(session, stored_fleet))], all_carriers=True
+    )
+    assert alerts.get_alert(session, alert_id=stored.id, carrier_id=other.carrier_id) is None
+    assert (
+        alerts.add_alert_note(
+            session, alert_id=stored.id, actor="x", note="n", carrier_id=other.carrier_id
+        )
+        is None
+    )
+    page = alerts.list_alerts(session, carrier_id=other.carrier_id)
+    assert stored.id not in [a.id for a in page.items]
+
+
+def test_handling_timeline(session: Session, stored_fleet: Fleet) -> None:
+    [stored] = alerts.record_alert_events(
+        session, [alert_events.opened(_plate(session, stored_fleet))], all_carriers=True
+    )
+    scope = {"all_carriers": True}
+    acked = alerts.acknowledge_alert(session, alert_id=stored.id, actor="警官 王", **scope)
+    assert acked is not None and acked.state is HandlingState.ACKNOWLEDGED
+    assert acked.acknowledged_by == "警官 王" and acked.acknowledged_at is not None
+    with pytest.raises(TransitionError, match="cannot be acknowledged"):
+        alerts.acknowledge_alert(session, alert_id=stored.id, actor="警官 李", **scope)
+    alerts.add_alert_note(session, alert_id=stored.id, actor="承运人", note="司机已联系", **scope)
+    closed = alerts.close_alert(session, alert_id=stored.id, actor="警官 王", note="处罚", **scope)
+    assert closed is not None and closed.state is HandlingState.CLOSED
+    with pytest.raises(TransitionError, match="cannot be closed"):
+        alerts.close_alert(session, alert_id=stored.id, actor="警官 王", **scope)
+    history = alerts.list_alert_history(session, alert_id=stored.id, **scope) or []
+    assert [(h.action, h.note) for h in history] == [
+        (AlertAction.OPENED, None),
+        (AlertAction.ACKNOWLEDGED, None),
+        (AlertAction.NOTE, "司机已联系"),
+        (AlertAction.CLOSED, "处罚"),
+    ]
+
+
+def test_list_filters_and_pages(session: Session, stored_fleet: Fleet) -> None:
+    plate = _plate(session, stored_fleet)
+    events = [
+        alert_events.opened(plate, started_at=alert_events.T0.replace(hour=h)) for h in (1, 2, 3)
+    ]
+    stored = alerts.record_alert_events(session, events, all_carriers=True)
+    alerts.close_alert(session, alert_id=stored[0].id, actor="p", all_carriers=True)
+    scope = {"carrier_id": stored_fleet.carrier_id}
+    page = alerts.list_alerts(session, limit=2, **scope)
+    assert page.total == 3 and [a.id for a in page.items] == [stored[2].id, stored[1].id]
+    rest = alerts.list_alerts(session, offset=2, limit=2, **scope)
+    assert [a.id for a in rest.items] == [stored[0].id]
+    open_only = alerts.list_alerts(session, where=alerts.AlertFilter(exclude_closed=True), **scope)
+    assert {a.id for a in open_only.items} == {stored[1].id, stored[2].id}
+    late = alerts.list_alerts(
+        session, where=alerts.AlertFilter(since=alert_events.T0.replace(hour=3)), **scope
+    )
+    assert [a.id for a in late.items] == [stored[2].id]
+
+
+def test_recording_without_all_carriers_is_a_scope_error(session: Session) -> None:
+    with pytest.raises(ScopeError, match="carrier_id"):
+        alerts.record_alert_events(session, [], all_carriers=False)

@@ -1,0 +1,214 @@
+"""Store fixes as track points and read them back: live positions and a vehicle's track.
+
+Points are idempotent by (vehicle id of the fix, fix time). Each point carries the registry
+vehicle and carrier it resolved to when stored, so tenant scope is a plain column filter.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import Select, func, or_, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+
+from transport import registry
+from transport.store import models, registries
+from transport.store.scope import check_scope, scoped
+from transport.store.vehicle_keys import keys_of_vehicle, resolve_vehicle_keys
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.orm import Session
+
+__all__ = [
+    "MAX_TRACK_POINTS",
+    "FixLike",
+    "TrackPoint",
+    "latest_positions",
+    "read_track",
+    "read_track_of_key",
+    "record_positions",
+]
+
+logger = logging.getLogger(__name__)
+
+MAX_TRACK_POINTS = 20_000
+_BATCH_ROWS = 500  # keeps every statement under SQLite's parameter limit
+
+
+class FixLike(Protocol):
+    """What a stored point is made of: a `Fix` or a `MatchedFix` (heading 0 when absent)."""
+
+    @property
+    def vehicle_id(self) -> str: ...
+    @property
+    def fix_at(self) -> datetime: ...
+    @property
+    def lon(self) -> float: ...
+    @property
+    def lat(self) -> float: ...
+    @property
+    def speed_kmh(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class TrackPoint:
+    """A stored fix with the registry vehicle and carrier it belongs to (None: unregistered)."""
+
+    vehicle_key: str
+    fix_at: datetime
+    lon: float
+    lat: float
+    speed_kmh: float
+    heading_deg: float
+    vehicle_id: int | None
+    carrier_id: int | None
+
+
+def _to_point(row: models.TrackPointRow) -> TrackPoint:
+    """Return the point of a row."""
+    return TrackPoint(
+        row.vehicle_key, row.fix_at, row.lon, row.lat, row.speed_kmh, row.heading_deg,
+        row.vehicle_id, row.carrier_id,
+    )  # fmt: skip
+
+
+def _insert(session: Session) -> type[sqlite.Insert] | type[postgresql.Insert]:
+    """Return the dialect's INSERT that can skip conflicting rows."""
+    return postgresql.Insert if session.get_bind().dialect.name == "postgresql" else sqlite.Insert
+
+
+def record_positions(
+    session: Session, fixes: Sequence[FixLike], *, all_carriers: bool
+) -> list[TrackPoint]:
+    """Store fixes as track points and return those that were new, in input order.
+
+    The pipeline stores every vehicle's fixes, so the scope must be ``all_carriers=True``.
+    A (vehicle, fix time) stored already is skipped, also under concurrent writers.
+    """
+    check_scope(None, all_carriers)
+    refs = resolve_vehicle_keys(session, {fix.vehicle_id for fix in fixes})
+    unique = {(fix.vehicle_id, fix.fix_at): fix for fix in fixes}
+    table = models.TrackPointRow
+    stored = set()
+    for start in range(0, len(unique), _BATCH_ROWS):
+        keys = list(unique)[start : start + _BATCH_ROWS]
+        statement = select(table.vehicle_key, table.fix_at).where(
+            tuple_(table.vehicle_key, table.fix_at).in_(keys)
+        )
+        stored |= {tuple(key) for key in session.execute(statement)}
+    new = [fix for key, fix in unique.items() if key not in stored]
+    points = [
+        TrackPoint(
+            fix.vehicle_id,
+            fix.fix_at,
+            fix.lon,
+            fix.lat,
+            fix.speed_kmh,
+            getattr(fix, "heading_deg", 0.0),
+            refs[fix.vehicle_id].vehicle_id,
+            refs[fix.vehicle_id].carrier_id,
+        )
+        for fix in new
+    ]
+    insert = _insert(session)
+    for start in range(0, len(points), _BATCH_ROWS):
+        rows = [vars(p) for p in points[start : start + _BATCH_ROWS]]
+        session.execute(insert(table).values(rows).on_conflict_do_nothing())
+    return points
+
+
+def latest_positions(
+    session: Session,
+    *,
+    carrier_id: int | None = None,
+    all_carriers: bool = False,
+    since: datetime | None = None,
+) -> list[TrackPoint]:
+    """Return the newest point of every vehicle in scope (fixed at or after `since`), by key."""
+    table = models.TrackPointRow
+    grouped: Select[Any] = select(  # type: ignore[assignment]
+        table.vehicle_key, func.max(table.fix_at).label("fix_at")
+    ).group_by(table.vehicle_key)
+    newest = scoped(
+        grouped,
+        table,
+        carrier_id=carrier_id,
+        all_carriers=all_carriers,
+    )
+    if since is not None:
+        newest = newest.where(table.fix_at >= since)
+    latest = newest.subquery()
+    statement = (
+        select(table)
+        .join(
+            latest,
+            (table.vehicle_key == latest.c.vehicle_key) & (table.fix_at == latest.c.fix_at),
+        )
+        .order_by(table.vehicle_key)
+    )
+    return [_to_point(row) for row in session.scalars(statement)]
+
+
+def read_track(
+    session: Session,
+    *,
+    vehicle_id: int,
+    since: datetime,
+    until: datetime,
+    carrier_id: int | None = None,
+    all_carriers: bool = False,
+    max_points: int = MAX_TRACK_POINTS,
+) -> list[TrackPoint] | None:
+    """Return a registry vehicle's points from `since` to `until` (both included), in time order.
+
+    None when the vehicle is unknown or not in scope. Points stored before the vehicle was
+    registered are found by its plate or terminal phone. At most `max_points`, the earliest.
+    """
+    vehicle = registries.get_record(
+        session,
+        registry.Vehicle,
+        record_id=vehicle_id,
+        carrier_id=carrier_id,
+        all_carriers=all_carriers,
+    )
+    if vehicle is None:
+        return None
+    table = models.TrackPointRow
+    keys = keys_of_vehicle(vehicle.plate, vehicle.terminal_phone)
+    statement = (
+        select(table)
+        .where(or_(table.vehicle_id == vehicle_id, table.vehicle_key.in_(keys)))
+        .where(table.fix_at >= since, table.fix_at <= until)
+        .order_by(table.fix_at)
+        .limit(max_points)
+    )
+    return [_to_point(row) for row in session.scalars(statement)]
+
+
+def read_track_of_key(
+    session: Session,
+    *,
+    vehicle_key: str,
+    since: datetime,
+    until: datetime,
+    carrier_id: int | None = None,
+    all_carriers: bool = False,
+    max_points: int = MAX_TRACK_POINTS,
+) -> list[TrackPoint]:
+    """Return the points in scope of one vehicle id of the fixes (registered or not), in order."""
+    table = models.TrackPointRow
+    statement = scoped(
+        select(table)
+        .where(table.vehicle_key == vehicle_key, table.fix_at >= since, table.fix_at <= until)
+        .order_by(table.fix_at)
+        .limit(max_points),
+        table,
+        carrier_id=carrier_id,
+        all_carriers=all_carriers,
+    )
+    return [_to_point(row) for row in session.scalars(statement)]
