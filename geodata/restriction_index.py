@@ -37,7 +37,9 @@ __all__ = [
     "applies_mask",
     "compile_layers",
     "edge_is_forward",
+    "in_force_at",
     "in_force_mask",
+    "path_restrictions",
     "restrictions_hit",
     "restrictions_in_force",
     "structure_chains",
@@ -60,6 +62,8 @@ _WATER_PERMIT_KINDS = frozenset(
     {RestrictionKind.WATER_SOURCE_LEVEL2, RestrictionKind.WATER_SOURCE_BELT}
 )
 _FAR_FUTURE = dt.datetime.max.replace(tzinfo=dt.UTC)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_US = dt.timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,8 @@ class CompiledRestrictions:
     exempt_by: tuple[frozenset[str], ...] = ()
     _activity: dict[int, tuple[bool, dt.datetime, dt.datetime]] = field(default_factory=dict)
     _masks: dict[CargoKey, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # In force, from, until (epoch µs) per slot and restriction: two cached intervals each.
+    _active: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.restrictions)
@@ -383,10 +389,65 @@ def in_force_mask(
     return out
 
 
+def in_force_at(compiled: CompiledRestrictions, idx: np.ndarray, at_us: np.ndarray) -> np.ndarray:
+    """Return whether restriction ``idx[i]`` is in force at epoch microseconds ``at_us[i]``.
+
+    The vectorised form of `in_force_mask` for many (restriction, moment) pairs. Each
+    restriction keeps two answers as intervals (until the schedule's next change) in arrays, so
+    a batch costs a few array operations and vehicles on either side of a change do not evict
+    each other; a miss evaluates the schedule once per restriction and change, not per row.
+    """
+    idx = np.asarray(idx, dtype=np.int64)
+    at_us = np.asarray(at_us, dtype=np.int64)
+    if compiled._active is None:
+        n = len(compiled.restrictions)
+        compiled._active = (
+            np.zeros((2, n), bool),
+            np.zeros((2, n), np.int64),
+            np.zeros((2, n), np.int64),
+        )
+    active, since_us, until_us = compiled._active
+    out = np.zeros(len(idx), dtype=bool)
+    missing = np.arange(len(idx))
+    while True:
+        r, t = idx[missing], at_us[missing]
+        for slot in (0, 1):
+            is_covered = (t >= since_us[slot, r]) & (t < until_us[slot, r])
+            out[missing[is_covered]] = active[slot, r[is_covered]]
+            missing, r, t = missing[~is_covered], r[~is_covered], t[~is_covered]
+        if not missing.size:
+            return out
+        # Refresh each missed restriction from its earliest missed moment, then look again.
+        order = np.lexsort((t, r))
+        first = order[np.r_[True, np.diff(r[order]) != 0]]
+        for r1, t1 in zip(r[first].tolist(), t[first].tolist(), strict=True):
+            _refresh(compiled, r1, t1)
+
+
+def _refresh(compiled: CompiledRestrictions, r: int, t_us: int) -> None:
+    """Cache the answer of restriction `r` from `t_us` until its next change."""
+    assert compiled._active is not None
+    active, since_us, until_us = compiled._active
+    restriction, at = compiled.restrictions[r], _EPOCH + t_us * _US
+    until_at_us = (_next_change(restriction, at) - _EPOCH) // _US
+    for slot in (0, 1):
+        if since_us[slot, r] < until_us[slot, r] and t_us < since_us[slot, r] < until_at_us:
+            since_us[slot, r] = t_us  # no change before the cached interval: it starts earlier
+            return
+    slot = int(since_us[0, r] > since_us[1, r])  # replace the earlier interval
+    active[slot, r] = restriction.is_in_force(at)
+    since_us[slot, r], until_us[slot, r] = t_us, until_at_us
+
+
 def _activity_interval(
     restriction: Restriction, at: dt.datetime
 ) -> tuple[bool, dt.datetime, dt.datetime]:
     """Return (in force, at, the next moment the answer may change)."""
+    return restriction.is_in_force(at), at, _next_change(restriction, at)
+
+
+def _next_change(restriction: Restriction, at: dt.datetime) -> dt.datetime:
+    """The next moment after `at` the schedule or the validity dates may change the answer."""
     p = restriction.properties
     zone = zoneinfo.ZoneInfo(p.time_zone)
     changes = [schedules.next_change(restriction.schedule, at)]
@@ -394,8 +455,7 @@ def _activity_interval(
         if day is not None:
             boundary = dt.datetime.combine(day, dt.time(), tzinfo=zone)
             changes.append(boundary if boundary > at else None)
-    until = min((c for c in changes if c is not None), default=_FAR_FUTURE)
-    return restriction.is_in_force(at), at, until
+    return min((c for c in changes if c is not None), default=_FAR_FUTURE)
 
 
 def applies_mask(compiled: CompiledRestrictions, cargo: CargoKey) -> tuple[np.ndarray, np.ndarray]:
@@ -460,12 +520,25 @@ def restrictions_hit(
     restriction_idx
         Sorted int64 indices into ``compiled.restrictions``; empty when nothing applies.
     """
+    _, on_path = path_restrictions(compiled, edge_ids)
+    return restrictions_in_force(compiled, on_path, at, cargo)
+
+
+def path_restrictions(
+    compiled: CompiledRestrictions, edge_ids: np.ndarray | Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(edge_positions, restriction_idx)`` pairs: every restriction on every edge.
+
+    Whatever the time or cargo; ids outside the network (e.g. -1 for an unmatched fix) give no
+    pair. One CSR gather for any number of edges.
+    """
     edges = np.asarray(edge_ids, dtype=np.int64).ravel()
-    edges = edges[(edges >= 0) & (edges < len(compiled.edge_indptr) - 1)]
-    starts, ends = compiled.edge_indptr[edges], compiled.edge_indptr[edges + 1]
+    valid = (edges >= 0) & (edges < len(compiled.edge_indptr) - 1)
+    kept = np.flatnonzero(valid)
+    starts, ends = compiled.edge_indptr[edges[kept]], compiled.edge_indptr[edges[kept] + 1]
     counts = ends - starts
     positions = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-    return restrictions_in_force(compiled, compiled.edge_restriction_idx[positions], at, cargo)
+    return np.repeat(kept, counts), compiled.edge_restriction_idx[positions].astype(np.int64)
 
 
 @overload

@@ -76,21 +76,22 @@ def add_fix(evidence: Evidence, event: RuleEvent, fix: MatchedFix) -> Evidence:
     if len(fixes) > MAX_FIXES:
         half = MAX_FIXES // 2
         fixes = fixes[:half] + fixes[-half:]
-    edges = tuple(dict.fromkeys((*evidence.edge_ids, *event.edge_ids)))[:MAX_EDGES]
+    edges = evidence.edge_ids
+    if event.edge_ids and len(edges) < MAX_EDGES and not set(event.edge_ids).issubset(edges):
+        edges = tuple(dict.fromkeys((*edges, *event.edge_ids)))[:MAX_EDGES]
     values = [v for v in (evidence.peak_value, event.value) if v is not None]
-    return Evidence(
-        rule_id=evidence.rule_id,
-        rule_title=evidence.rule_title,
-        legal_basis=evidence.legal_basis,
+    # A field copy: the cost of the dataclass __init__ adds up over every update of every alert.
+    new = object.__new__(Evidence)
+    new.__dict__.update(
+        evidence.__dict__,
         fact=event.fact,
-        restriction_id=evidence.restriction_id,
-        schedule=evidence.schedule,
         fixes=fixes,
         edge_ids=edges,
         fix_count=evidence.fix_count + 1,
         peak_value=max(values) if values else None,
         limit=event.limit if event.limit is not None else evidence.limit,
     )
+    return new
 
 
 def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:

@@ -13,13 +13,15 @@ import enum
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from transport.alerts import evidence
 
 if TYPE_CHECKING:
     from transport.matched import MatchedFix
     from transport.rules.base import RuleEvent, Text
+
+_V = TypeVar("_V")
 
 __all__ = [
     "Alert",
@@ -108,6 +110,13 @@ class LifecycleState:
         return tuple(t.alert for t in self.tracks.values() if t.alert is not None)
 
 
+def _evolve(value: _V, **changes: Any) -> _V:
+    """`dataclasses.replace` for the frozen values here (no `__post_init__`), without its cost."""
+    new = object.__new__(type(value))
+    new.__dict__.update(value.__dict__, **changes)
+    return new
+
+
 def _alert_id(vehicle_id: str, rule_id: str, key: str, started_at: dt.datetime) -> str:
     """A stable id: the same condition from the same start gets the same id (idempotent)."""
     text = f"{vehicle_id}|{rule_id}|{key}|{started_at.isoformat()}"
@@ -125,18 +134,15 @@ def _present(
 ) -> tuple[_Track, AlertEvent | None]:
     """Follow a condition present at this fix: open the alert when due, else update it."""
     at = fix.fix_at
-    track = (
-        _Track(first_at=at, last_at=at)
-        if track is None
-        else replace(track, last_at=at, clear_fixes=0)
-    )
-    if track.alert is not None:
-        alert = replace(
-            track.alert,
-            last_at=at,
-            evidence=evidence.add_fix(track.alert.evidence, event, fix),
+    if track is None:
+        track = _Track(first_at=at, last_at=at)
+    elif track.alert is not None:
+        alert = _evolve(
+            track.alert, last_at=at, evidence=evidence.add_fix(track.alert.evidence, event, fix)
         )
-        return replace(track, alert=alert), AlertEvent(AlertChange.UPDATED, alert)
+        return _Track(track.first_at, at, 0, alert), AlertEvent(AlertChange.UPDATED, alert)
+    else:
+        track = _Track(track.first_at, at)
     wait_s = params.open_after_s_by_rule.get(event.rule_id, params.open_after_s)
     if (at - track.first_at).total_seconds() < wait_s:
         return track, None
@@ -155,7 +161,7 @@ def _present(
         ),
         waybill_id=waybill_id,
     )
-    return replace(track, alert=alert), AlertEvent(AlertChange.OPENED, alert)
+    return _Track(track.first_at, at, 0, alert), AlertEvent(AlertChange.OPENED, alert)
 
 
 def _absent(
@@ -165,10 +171,10 @@ def _absent(
     open_alert = track.alert
     if open_alert is None:
         return None, None
-    track = replace(track, clear_fixes=track.clear_fixes + 1)
+    track = _Track(track.first_at, track.last_at, track.clear_fixes + 1, open_alert)
     settled = (at - track.last_at).total_seconds() >= params.close_after_s
     if settled and track.clear_fixes >= params.close_after_fixes:
-        alert = replace(open_alert, status=AlertStatus.CLOSED, ended_at=track.last_at)
+        alert = _evolve(open_alert, status=AlertStatus.CLOSED, ended_at=track.last_at)
         return None, AlertEvent(AlertChange.CLOSED, alert)
     return track, None
 

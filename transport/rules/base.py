@@ -1,14 +1,18 @@
-"""What every rule is made of: its spec, the observation it reads and the events it emits.
+"""What every rule is made of: its spec, the located fixes it reads and the events it emits.
 
-A rule is a pure state machine ``step(state, observation, params) -> (state, events)``. An event
-says "this condition is violated at this fix"; the alert lifecycle turns the presence and absence
-of events over time into opened, updated and closed alerts.
+A rule is a pure state machine over a vehicle's fixes in time order,
+``step(state, batch, params) -> (state, [(fix position, event), ...])``: one call per batch of
+fixes (one fix or thousands), vectorised over the batch, so that feeding fixes one at a time or
+all at once gives the same events. An event says "this condition is violated at this fix"; the
+alert lifecycle turns the presence and absence of events over time into opened, updated and
+closed alerts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,7 +32,7 @@ if TYPE_CHECKING:
     from transport.rules.params import RuleParams
 
 __all__ = [
-    "Observation",
+    "FixBatch",
     "RoadContext",
     "RuleEvent",
     "RuleSpec",
@@ -36,10 +40,14 @@ __all__ = [
     "VehicleContext",
     "cargo_key",
     "local_time",
+    "locate",
     "restriction_event",
 ]
 
 S = TypeVar("S")
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+US = dt.timedelta(microseconds=1)
+DAY_US = 86_400_000_000
 
 
 @dataclass(frozen=True)
@@ -79,7 +87,7 @@ class RuleSpec(Generic[S]):
     title: Text
     legal_basis: Text
     initial_state: Callable[[], S]
-    step: Callable[[S, Observation, RuleParams], tuple[S, tuple[RuleEvent, ...]]]
+    step: Callable[[S, FixBatch, RuleParams], tuple[S, list[tuple[int, RuleEvent]]]]
 
 
 def cargo_key(cargo: CargoProfile | None) -> CargoKey:
@@ -140,6 +148,7 @@ class RoadContext:
     structure_tree: shapely.STRtree
     fuel_tree: shapely.STRtree
     kind_codes: np.ndarray = field(repr=False)
+    _memo: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_network(
@@ -177,32 +186,94 @@ class RoadContext:
         """Whether a metric point lies within `distance_m` of a fuel station."""
         return bool(self.fuel_tree.query(shapely.Point(x, y), "dwithin", distance_m).size)
 
+    def near_structure(self, x: np.ndarray, y: np.ndarray, distance_m: float) -> np.ndarray:
+        """Tell for each metric point whether it lies within `distance_m` of a tunnel or bridge."""
+        return _any_within(self.structure_tree, x, y, distance_m)
+
+    def near_fuel_station(self, x: np.ndarray, y: np.ndarray, distance_m: float) -> np.ndarray:
+        """Tell for each metric point whether it lies within `distance_m` of a fuel station."""
+        return _any_within(self.fuel_tree, x, y, distance_m)
+
+    def is_kind(self, kinds: frozenset[RestrictionKind]) -> np.ndarray:
+        """Return a bool array over restriction indices: whether each is of one of `kinds`."""
+        mask = self._memo.get(kinds)
+        if mask is None:
+            codes = [tuple(RestrictionKind).index(k) for k in kinds]
+            mask = self._memo[kinds] = np.isin(self.kind_codes, codes)
+        return mask
+
     def of_kinds(self, indices: np.ndarray, kinds: frozenset[RestrictionKind]) -> np.ndarray:
         """Keep the restriction indices whose kind is one of `kinds`."""
-        codes = [tuple(RestrictionKind).index(k) for k in kinds]
-        return indices[np.isin(self.kind_codes[indices], codes)]
+        return indices[self.is_kind(kinds)[indices]]
+
+    def is_expressway(self, highways: frozenset[str]) -> np.ndarray:
+        """Return a bool array over edges: whether each edge's highway is one of `highways`."""
+        key = ("expressway", highways)
+        mask = self._memo.get(key)
+        if mask is None:
+            mask = self._memo[key] = np.isin(self.highway, list(highways))
+        return mask
+
+    def restriction_texts(self, idx: int) -> tuple[str, Text, str]:
+        """Return the severity, legal basis and schedule text of a restriction, built once."""
+        key = ("texts", idx)
+        texts = self._memo.get(key)
+        if texts is None:
+            restriction = self.compiled.restrictions[idx]
+            p = restriction.properties
+            basis = Text(p.legal_basis.zh, p.legal_basis.en)
+            texts = self._memo[key] = (p.severity.value, basis, str(restriction.schedule))
+        return texts
+
+
+def _any_within(
+    tree: shapely.STRtree, x: np.ndarray, y: np.ndarray, distance_m: float
+) -> np.ndarray:
+    """Tell for each point whether any geometry of `tree` lies within `distance_m` (one query)."""
+    points = shapely.points(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    out = np.zeros(len(points), dtype=bool)
+    if len(points):
+        out[tree.query(points, "dwithin", distance_m)[0]] = True
+    return out
 
 
 @dataclass(frozen=True, eq=False)
-class Observation:
-    """One matched fix with everything located for it, as the rules read it.
+class FixBatch:
+    """A vehicle's matched fixes in time order with everything located for them, as arrays.
 
-    `hit_idx` are restrictions in force that apply to the load and do not exempt it, on the
-    edges driven since the previous fix or covering the fix; `zone_idx` every zone covering the
-    fix whatever its schedule or cargo (parking lots are read from it).
+    Position ``i`` indexes every per-fix array and `fixes`. `hit_pos`/`hit_idx` pair each fix
+    with the restrictions in force that apply to the load and do not exempt it, on the edges
+    driven since the previous fix or covering the fix (sorted by position, then index);
+    `zone_pos`/`zone_idx` pair each fix with every zone covering it whatever its schedule or
+    cargo (parking lots are read from them). `driven_ptr`/`driven_edge` is the CSR of the edges
+    driven since the previous fix. Times are epoch microseconds; `local_us` is the local wall
+    clock (rule time zone) in microseconds since the local epoch.
     """
 
-    fix: MatchedFix
+    fixes: tuple[MatchedFix, ...]
     previous: MatchedFix | None
     vehicle: VehicleContext
     road: RoadContext
+    at_us: np.ndarray
+    local_us: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    speed_kmh: np.ndarray
+    edge_id: np.ndarray
+    driven_ptr: np.ndarray
+    driven_edge: np.ndarray
+    hit_pos: np.ndarray
     hit_idx: np.ndarray
+    zone_pos: np.ndarray
     zone_idx: np.ndarray
 
-    @property
-    def edge_id(self) -> int:
-        """The matched edge, -1 when unmatched."""
-        return self.fix.edge_id
+    def __len__(self) -> int:
+        return len(self.fixes)
+
+    def hits_of_kinds(self, kinds: frozenset[RestrictionKind]) -> tuple[np.ndarray, np.ndarray]:
+        """Return the (position, restriction index) hit pairs of restrictions of `kinds`."""
+        keep = self.road.is_kind(kinds)[self.hit_idx]
+        return self.hit_pos[keep], self.hit_idx[keep]
 
 
 def local_time(at: dt.datetime, params: RuleParams) -> dt.datetime:
@@ -210,49 +281,117 @@ def local_time(at: dt.datetime, params: RuleParams) -> dt.datetime:
     return at.astimezone(zoneinfo.ZoneInfo(params.time_zone))
 
 
+def local_us(at_us: np.ndarray, time_zone: str) -> np.ndarray:
+    """Return epoch microseconds as local wall-clock microseconds in `time_zone`.
+
+    One offset for the batch when it is the same at both ends of a span under a day (zones
+    change offset at most twice a year); per moment otherwise.
+    """
+    at_us = np.asarray(at_us, dtype=np.int64)
+    if at_us.size == 0:
+        return at_us
+    zone = zoneinfo.ZoneInfo(time_zone)
+    lo, hi = int(at_us.min()), int(at_us.max())
+    first, last = (_offset_us(t, zone) for t in (lo, hi))
+    if first == last and hi - lo < DAY_US:
+        return at_us + first
+    return at_us + np.array([_offset_us(t, zone) for t in at_us.tolist()], dtype=np.int64)
+
+
+def _offset_us(t_us: int, zone: zoneinfo.ZoneInfo) -> int:
+    """The zone's UTC offset at an epoch microsecond, in microseconds."""
+    offset = (EPOCH + t_us * US).astimezone(zone).utcoffset()
+    return 0 if offset is None else offset // US
+
+
+def in_window_us(local: np.ndarray, start: dt.time, end: dt.time) -> np.ndarray:
+    """Tell whether local wall-clock microseconds fall in a daily window (may wrap midnight)."""
+    tod = np.asarray(local) % DAY_US
+    lo, hi = (
+        ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond for t in (start, end)
+    )
+    if lo <= hi:
+        return (tod >= lo) & (tod < hi)
+    return (tod >= lo) | (tod < hi)
+
+
 def restriction_event(
-    rule_id: str, obs: Observation, idx: int, *, fact: Text, **extra: Any
+    rule_id: str, batch: FixBatch, pos: int, idx: int, *, fact: Text, **extra: Any
 ) -> RuleEvent:
-    """An event for a located restriction, carrying its id, schedule and legal basis."""
-    restriction = obs.road.compiled.restrictions[idx]
-    p = restriction.properties
+    """An event at fix `pos` for a located restriction, with its id, schedule and legal basis."""
+    severity, legal_basis, schedule = batch.road.restriction_texts(idx)
+    fix = batch.fixes[pos]
+    rid = batch.road.compiled.restrictions[idx].properties.id
     return RuleEvent(
         rule_id=rule_id,
-        key=p.id,
-        at=obs.fix.fix_at,
-        severity=p.severity.value,
+        key=rid,
+        at=fix.fix_at,
+        severity=severity,
         fact=fact,
-        legal_basis=Text(p.legal_basis.zh, p.legal_basis.en),
-        restriction_id=p.id,
-        schedule=str(restriction.schedule),
-        edge_ids=obs.fix.driven_edge_ids,
+        legal_basis=legal_basis,
+        restriction_id=rid,
+        schedule=schedule,
+        edge_ids=fix.driven_edge_ids,
         **extra,
     )
 
 
 def locate(
-    fix: MatchedFix, previous: MatchedFix | None, vehicle: VehicleContext, road: RoadContext
-) -> Observation:
-    """Locate a fix: restrictions hit on its path and zones around it (one bulk query each)."""
+    fixes: tuple[MatchedFix, ...],
+    previous: MatchedFix | None,
+    vehicle: VehicleContext,
+    road: RoadContext,
+    *,
+    time_zone: str,
+) -> FixBatch:
+    """Locate a vehicle's fixes: restrictions hit on their paths and zones around them.
+
+    One CSR gather for every driven edge, one bulk STRtree query for every point and one
+    vectorised in-force lookup for every (fix, restriction) pair, whatever the batch size.
+    """
     compiled = road.compiled
-    at = fix.fix_at
-    if vehicle.is_loaded:
-        on_path = restriction_index.restrictions_hit(
-            compiled, np.asarray(fix.driven_edge_ids, dtype=np.int64), at, vehicle.cargo_key
-        )
-    else:
-        on_path = np.zeros(0, dtype=np.int64)
-    zones = restriction_index.zones_at(compiled, fix.x, fix.y)
-    in_zones = (
-        restriction_index.restrictions_in_force(compiled, zones, at, vehicle.cargo_key)
-        if vehicle.is_loaded
-        else np.zeros(0, dtype=np.int64)
-    )
-    return Observation(
-        fix=fix,
+    driven = [f.driven_edge_ids for f in fixes]
+    counts = np.fromiter(map(len, driven), dtype=np.int64, count=len(driven))
+    driven_edge = np.fromiter(itertools.chain.from_iterable(driven), dtype=np.int64)
+    driven_ptr = np.zeros(len(fixes) + 1, dtype=np.int64)
+    np.cumsum(counts, out=driven_ptr[1:])
+    at_us = np.fromiter(((f.fix_at - EPOCH) // US for f in fixes), np.int64, len(fixes))
+    x = np.fromiter((f.x for f in fixes), float, len(fixes))
+    y = np.fromiter((f.y for f in fixes), float, len(fixes))
+    zone_pos, zone_idx = restriction_index.zones_at(compiled, x, y)
+    zone_pos, zone_idx = _sorted_pairs(zone_pos, zone_idx, len(compiled))
+    hit_pos, hit_idx = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if vehicle.is_loaded and len(compiled):
+        edge_pos, path_idx = restriction_index.path_restrictions(compiled, driven_edge)
+        fix_of_edge = np.repeat(np.arange(len(fixes)), counts)
+        pos = np.concatenate([fix_of_edge[edge_pos], zone_pos])
+        idx = np.concatenate([path_idx, zone_idx])
+        applies, exempt = restriction_index.applies_mask(compiled, vehicle.cargo_key)
+        keep = np.flatnonzero(applies[idx] & ~exempt[idx])
+        pos, idx = pos[keep], idx[keep]
+        keep = restriction_index.in_force_at(compiled, idx, at_us[pos])
+        hit_pos, hit_idx = _sorted_pairs(pos[keep], idx[keep], len(compiled))
+    return FixBatch(
+        fixes=fixes,
         previous=previous,
         vehicle=vehicle,
         road=road,
-        hit_idx=np.union1d(on_path, in_zones),
-        zone_idx=zones,
+        at_us=at_us,
+        local_us=local_us(at_us, time_zone),
+        x=x,
+        y=y,
+        speed_kmh=np.fromiter((f.speed_kmh for f in fixes), float, len(fixes)),
+        edge_id=np.fromiter((f.edge_id for f in fixes), np.int64, len(fixes)),
+        driven_ptr=driven_ptr,
+        driven_edge=driven_edge,
+        hit_pos=hit_pos,
+        hit_idx=hit_idx,
+        zone_pos=zone_pos,
+        zone_idx=zone_idx,
     )
+
+
+def _sorted_pairs(pos: np.ndarray, idx: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Deduplicate (position, index) pairs, sorted by position then index."""
+    keys = np.unique(pos.astype(np.int64) * max(n, 1) + idx)
+    return keys // max(n, 1), keys % max(n, 1)

@@ -11,10 +11,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from transport.rules.base import RuleEvent, RuleSpec, Text, local_time
+import numpy as np
+
+from transport.rules.base import EPOCH, US, RuleEvent, RuleSpec, Text, in_window_us, local_us
 
 if TYPE_CHECKING:
-    from transport.rules.base import Observation
+    from transport.rules.base import FixBatch
     from transport.rules.params import RuleParams
 
 __all__ = ["RULE", "RULE_ID", "DrivingState", "step"]
@@ -38,39 +40,63 @@ class DrivingState:
     driven: tuple[tuple[dt.datetime, dt.datetime], ...] = ()  # merged, last 24 h
 
 
-def _advance(state: DrivingState, obs: Observation, params: RuleParams) -> DrivingState:
-    """Account for the interval since the previous fix."""
-    at = obs.fix.fix_at
-    is_moving = obs.fix.speed_kmh > params.stop_speed_kmh
-    if state.last_at is None or at <= state.last_at:
+@dataclass
+class _Clock:
+    """The driving clock in epoch microseconds while a batch is stepped through."""
+
+    last_us: int | None
+    was_moving: bool
+    continuous_s: float
+    night_s: float
+    rest_s: float
+    driven: list[list[int]]  # merged [start, end] intervals, last 24 h
+
+    @classmethod
+    def of(cls, state: DrivingState) -> _Clock:
+        """The clock of a state."""
+        last = None if state.last_at is None else (state.last_at - EPOCH) // US
+        driven = [[(a - EPOCH) // US, (b - EPOCH) // US] for a, b in state.driven]
+        return cls(last, state.was_moving, state.continuous_s, state.night_s, state.rest_s, driven)
+
+    def state(self) -> DrivingState:
+        """The state of the clock."""
         return DrivingState(
-            at, is_moving, state.continuous_s, state.night_s, state.rest_s, state.driven
+            None if self.last_us is None else EPOCH + self.last_us * US,
+            self.was_moving,
+            self.continuous_s,
+            self.night_s,
+            self.rest_s,
+            tuple((EPOCH + a * US, EPOCH + b * US) for a, b in self.driven),
         )
-    p = params.driving_time
-    gap_s = (at - state.last_at).total_seconds()
-    if not state.was_moving or gap_s > p.max_gap_s:
-        rest_s = state.rest_s + gap_s
-        if rest_s >= p.min_rest_s:
-            return DrivingState(at, is_moving, 0.0, 0.0, rest_s, state.driven)
-        return DrivingState(at, is_moving, state.continuous_s, state.night_s, rest_s, state.driven)
-    midpoint = local_time(state.last_at + (at - state.last_at) / 2, params)
-    night_s = state.night_s + (gap_s if params.night.contains(midpoint) else 0.0)
-    driven = _append(state.driven, state.last_at, at, at - dt.timedelta(seconds=p.daily_window_s))
-    return DrivingState(at, is_moving, state.continuous_s + gap_s, night_s, 0.0, driven)
 
-
-def _append(
-    driven: tuple[tuple[dt.datetime, dt.datetime], ...],
-    start: dt.datetime,
-    end: dt.datetime,
-    horizon: dt.datetime,
-) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
-    """Add a driving interval, merging with the last one, dropping those before `horizon`."""
-    if driven and driven[-1][1] == start:
-        driven = (*driven[:-1], (driven[-1][0], end))
-    else:
-        driven = (*driven, (start, end))
-    return tuple((max(a, horizon), b) for a, b in driven if b > horizon)
+    def advance(self, at_us: int, is_moving: bool, is_night: bool, params: RuleParams) -> None:
+        """Account for the interval since the previous fix (`is_night`: at its midpoint)."""
+        last_us, self.last_us, was_moving, self.was_moving = (
+            self.last_us,
+            at_us,
+            self.was_moving,
+            is_moving,
+        )
+        if last_us is None or at_us <= last_us:
+            return
+        p = params.driving_time
+        gap_s = (at_us - last_us) / 1e6
+        if not was_moving or gap_s > p.max_gap_s:
+            self.rest_s += gap_s
+            if self.rest_s >= p.min_rest_s:
+                self.continuous_s, self.night_s = 0.0, 0.0
+            return
+        self.night_s += gap_s if is_night else 0.0
+        self.continuous_s += gap_s
+        self.rest_s = 0.0
+        horizon = at_us - dt.timedelta(seconds=p.daily_window_s) // US
+        driven = self.driven
+        if driven and driven[-1][1] == last_us:
+            driven[-1][1] = at_us
+        else:
+            driven.append([last_us, at_us])
+        if driven[0][0] < horizon:
+            self.driven = [[max(a, horizon), b] for a, b in driven if b > horizon]
 
 
 def daily_driving_s(state: DrivingState) -> float:
@@ -78,13 +104,15 @@ def daily_driving_s(state: DrivingState) -> float:
     return sum((b - a).total_seconds() for a, b in state.driven)
 
 
-def _event(obs: Observation, key: str, value_s: float, limit_s: float, what: Text) -> RuleEvent:
+def _event(
+    batch: FixBatch, pos: int, key: str, value_s: float, limit_s: float, what: Text
+) -> RuleEvent:
     """An event for one exceeded limit, hours in the text."""
     hours, limit_h = value_s / 3600.0, limit_s / 3600.0
     return RuleEvent(
         rule_id=RULE_ID,
         key=key,
-        at=obs.fix.fix_at,
+        at=batch.fixes[pos].fix_at,
         severity="violation",
         fact=Text(
             f"{what.zh} {hours:.2f} 小时，超过 {limit_h:g} 小时",
@@ -96,36 +124,43 @@ def _event(obs: Observation, key: str, value_s: float, limit_s: float, what: Tex
     )
 
 
+def _midpoint_night(batch: FixBatch, last_us: int | None, params: RuleParams) -> np.ndarray:
+    """Whether the midpoint of each interval ending at a fix falls in the night window."""
+    previous = np.concatenate([[batch.at_us[0] if last_us is None else last_us], batch.at_us[:-1]])
+    half, odd = np.divmod(batch.at_us - previous, 2)
+    midpoint = previous + half + (odd & half & 1)  # timedelta / 2 rounds half to even
+    local = local_us(midpoint, params.time_zone)
+    return in_window_us(local, params.night.start, params.night.end)
+
+
 def step(
-    state: DrivingState, obs: Observation, params: RuleParams
-) -> tuple[DrivingState, tuple[RuleEvent, ...]]:
-    """Advance the clock by one fix; emit an event per limit exceeded."""
-    state = _advance(state, obs, params)
+    state: DrivingState, batch: FixBatch, params: RuleParams
+) -> tuple[DrivingState, list[tuple[int, RuleEvent]]]:
+    """Advance the clock fix by fix; emit an event per fix and limit exceeded."""
+    clock = _Clock.of(state)
     p = params.driving_time
-    checks = (
-        (
-            "continuous",
-            state.continuous_s,
-            p.max_continuous_s,
-            Text("连续驾驶", "Continuous driving"),
-        ),
-        (
-            "night_continuous",
-            state.night_s,
-            p.max_night_continuous_s,
-            Text("夜间连续驾驶", "Night driving"),
-        ),
-        (
-            "daily",
-            daily_driving_s(state),
-            p.max_daily_s,
-            Text("24 小时内累计驾驶", "Driving in 24 h"),
-        ),
+    is_moving = (batch.speed_kmh > params.stop_speed_kmh).tolist()
+    is_night = _midpoint_night(batch, clock.last_us, params).tolist()
+    texts = (
+        Text("连续驾驶", "Continuous driving"),
+        Text("夜间连续驾驶", "Night driving"),
+        Text("24 小时内累计驾驶", "Driving in 24 h"),
     )
-    events = tuple(
-        _event(obs, key, value, limit, what) for key, value, limit, what in checks if value > limit
-    )
-    return state, events
+    events = []
+    for pos, at_us in enumerate(batch.at_us.tolist()):
+        clock.advance(at_us, is_moving[pos], is_night[pos], params)
+        daily_s = sum((b - a) / 1e6 for a, b in clock.driven)
+        checks = (
+            ("continuous", clock.continuous_s, p.max_continuous_s, texts[0]),
+            ("night_continuous", clock.night_s, p.max_night_continuous_s, texts[1]),
+            ("daily", daily_s, p.max_daily_s, texts[2]),
+        )
+        events += [
+            (pos, _event(batch, pos, key, value, limit, what))
+            for key, value, limit, what in checks
+            if value > limit
+        ]
+    return clock.state(), events
 
 
 RULE: RuleSpec[DrivingState] = RuleSpec(

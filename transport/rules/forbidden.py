@@ -8,7 +8,7 @@ from geodata.restrictions import RestrictionKind
 from transport.rules.base import RuleEvent, RuleSpec, Text, restriction_event
 
 if TYPE_CHECKING:
-    from transport.rules.base import Observation
+    from transport.rules.base import FixBatch
     from transport.rules.params import RuleParams
 
 __all__ = ["KINDS", "RULE", "RULE_ID", "step"]
@@ -25,14 +25,17 @@ KINDS = frozenset(
 )
 
 
-def step(state: None, obs: Observation, params: RuleParams) -> tuple[None, tuple[RuleEvent, ...]]:
-    """Emit one event per forbidden restriction the path or position is in while it applies."""
+def step(
+    state: None, batch: FixBatch, params: RuleParams
+) -> tuple[None, list[tuple[int, RuleEvent]]]:
+    """Emit one event per fix and forbidden restriction its path or position is in."""
     events = []
-    for idx in obs.road.of_kinds(obs.hit_idx, KINDS).tolist():
-        name = obs.road.compiled.restrictions[idx].properties.name
+    restrictions = batch.road.compiled.restrictions
+    for pos, idx in zip(*(a.tolist() for a in batch.hits_of_kinds(KINDS)), strict=True):
+        name = restrictions[idx].properties.name
         fact = Text(f"禁行期间驶入：{name.zh}", f"Entered while banned: {name.en}")
-        events.append(restriction_event(RULE_ID, obs, idx, fact=fact))
-    return state, tuple(events)
+        events.append((pos, restriction_event(RULE_ID, batch, pos, idx, fact=fact)))
+    return state, events
 
 
 RULE: RuleSpec[None] = RuleSpec(

@@ -15,11 +15,14 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from geodata import restriction_index
 from geodata.restrictions import RestrictionKind
-from transport.rules.base import RuleEvent, RuleSpec, Text, restriction_event
+from transport.rules.base import EPOCH, US, RuleEvent, RuleSpec, Text, restriction_event
 
 if TYPE_CHECKING:
-    from transport.rules.base import Observation
+    from transport.rules.base import FixBatch
     from transport.rules.params import RuleParams
 
 __all__ = ["RULE", "RULE_ID", "ParkingState", "step"]
@@ -43,107 +46,135 @@ class ParkingState:
     fix_count: int = 0
 
 
-def _next_state(state: ParkingState, obs: Observation, params: RuleParams) -> ParkingState:
-    """Start, keep or end the stop."""
-    fix = obs.fix
-    if fix.speed_kmh > params.stop_speed_kmh:
-        return ParkingState()
-    if state.stop_since is not None:
-        drift_m = math.hypot(fix.x - state.anchor_x, fix.y - state.anchor_y)
-        if drift_m <= params.parking.stop_radius_m:
-            n = state.fix_count + 1
-            x = state.anchor_x + (fix.x - state.anchor_x) / n
-            y = state.anchor_y + (fix.y - state.anchor_y) / n
-            return ParkingState(state.stop_since, x, y, n)
-    return ParkingState(fix.fix_at, fix.x, fix.y, 1)
+def _follow_stops(
+    state: ParkingState, batch: FixBatch, params: RuleParams
+) -> tuple[ParkingState, list[tuple[int, float, float, float]]]:
+    """Start, keep or end the stop fix by fix; return the state and (pos, dwell, anchor) stops."""
+    stopped = (batch.speed_kmh <= params.stop_speed_kmh).tolist()
+    xs, ys, ats = batch.x.tolist(), batch.y.tolist(), batch.at_us.tolist()
+    since = None if state.stop_since is None else (state.stop_since - EPOCH) // US
+    ax, ay, n = state.anchor_x, state.anchor_y, state.fix_count
+    radius_m, min_stop_s = params.parking.stop_radius_m, params.parking.min_stop_s
+    stops = []
+    for pos, is_stopped in enumerate(stopped):
+        x, y, at = xs[pos], ys[pos], ats[pos]
+        if not is_stopped:
+            since, ax, ay, n = None, math.nan, math.nan, 0
+            continue
+        if since is not None and math.hypot(x - ax, y - ay) <= radius_m:
+            n += 1
+            ax, ay = ax + (x - ax) / n, ay + (y - ay) / n
+        else:
+            since, ax, ay, n = at, x, y, 1
+        dwell_s = (at - since) / 1e6
+        if dwell_s >= min_stop_s:
+            stops.append((pos, dwell_s, ax, ay))
+    state = ParkingState(None if since is None else EPOCH + since * US, ax, ay, n)
+    return state, stops
 
 
-def _event(obs: Observation, key: str, dwell_s: float, where: Text, severity: str) -> RuleEvent:
+def _event(
+    batch: FixBatch, pos: int, key: str, dwell_s: float, where: Text, severity: str
+) -> RuleEvent:
     """A parking event with the dwell in minutes."""
     minutes = dwell_s / 60.0
+    fix = batch.fixes[pos]
     return RuleEvent(
         rule_id=RULE_ID,
         key=key,
-        at=obs.fix.fix_at,
+        at=fix.fix_at,
         severity=severity,
         fact=Text(f"停车 {minutes:.0f} 分钟：{where.zh}", f"Stopped {minutes:.0f} min: {where.en}"),
         legal_basis=_LEGAL_BASIS,
-        edge_ids=(obs.fix.edge_id,) if obs.fix.is_matched else (),
+        edge_ids=(fix.edge_id,) if fix.is_matched else (),
         value=dwell_s,
     )
 
 
 def _place_events(
-    obs: Observation, state: ParkingState, dwell_s: float, params: RuleParams
-) -> list[RuleEvent]:
-    """Events for where the stop is: near structures or fuel, in no-parking zones."""
-    p, road = params.parking, obs.road
-    x, y = state.anchor_x, state.anchor_y
-    events = []
-    if road.is_near_structure(x, y, p.structure_distance_m):
-        where = Text(
-            f"隧道或桥梁内或 {p.structure_distance_m:g} 米内",
-            f"in or within {p.structure_distance_m:g} m of a tunnel or bridge",
-        )
-        events.append(_event(obs, "near_structure", dwell_s, where, "violation"))
-    if road.is_near_fuel_station(x, y, p.fuel_station_distance_m):
-        where = Text(
-            f"加油站 {p.fuel_station_distance_m:g} 米内",
-            f"within {p.fuel_station_distance_m:g} m of a fuel station",
-        )
-        events.append(_event(obs, "near_fuel_station", dwell_s, where, "violation"))
-    for idx in road.of_kinds(obs.hit_idx, _NO_PARKING).tolist():
-        name = road.compiled.restrictions[idx].properties.name
-        fact = Text(f"在禁停区停车：{name.zh}", f"Stopped in a no-parking zone: {name.en}")
-        events.append(restriction_event(RULE_ID, obs, idx, fact=fact, value=dwell_s))
-    return events
+    batch: FixBatch, stops: list[tuple[int, float, float, float]], params: RuleParams
+) -> dict[int, list[RuleEvent]]:
+    """Events for where each stop is: near structures or fuel, in no-parking zones."""
+    p, road = params.parking, batch.road
+    x = np.array([s[2] for s in stops], dtype=float)
+    y = np.array([s[3] for s in stops], dtype=float)
+    near_structure = road.near_structure(x, y, p.structure_distance_m).tolist()
+    near_fuel = road.near_fuel_station(x, y, p.fuel_station_distance_m).tolist()
+    structure = Text(
+        f"隧道或桥梁内或 {p.structure_distance_m:g} 米内",
+        f"in or within {p.structure_distance_m:g} m of a tunnel or bridge",
+    )
+    fuel = Text(
+        f"加油站 {p.fuel_station_distance_m:g} 米内",
+        f"within {p.fuel_station_distance_m:g} m of a fuel station",
+    )
+    zones_of = _pairs_by_pos(*batch.hits_of_kinds(_NO_PARKING))
+    out: dict[int, list[RuleEvent]] = {}
+    for k, (pos, dwell_s, _, _) in enumerate(stops):
+        events = out[pos] = []
+        if near_structure[k]:
+            events.append(_event(batch, pos, "near_structure", dwell_s, structure, "violation"))
+        if near_fuel[k]:
+            events.append(_event(batch, pos, "near_fuel_station", dwell_s, fuel, "violation"))
+        for idx in zones_of.get(pos, ()):
+            name = road.compiled.restrictions[idx].properties.name
+            fact = Text(f"在禁停区停车：{name.zh}", f"Stopped in a no-parking zone: {name.en}")
+            events.append(restriction_event(RULE_ID, batch, pos, idx, fact=fact, value=dwell_s))
+    return out
 
 
-def _lot_events(obs: Observation, dwell_s: float, params: RuleParams) -> list[RuleEvent]:
-    """Events for the lots the stop is in, or for a long stop outside any lot."""
-    lots = obs.road.of_kinds(obs.zone_idx, _LOTS).tolist()
-    if not lots:
-        if dwell_s > params.parking.max_stop_outside_lot_s:
-            where = Text("未在指定停车场", "outside any designated lot")
-            return [_event(obs, "outside_lot", dwell_s, where, "warning")]
-        return []
-    cargo = obs.vehicle.cargo_key
-    events = []
-    for idx in lots:
-        restriction = obs.road.compiled.restrictions[idx]
-        p = restriction.properties
-        admits = p.cargo.applies_to_values(
-            cargo.classes,
-            un_numbers=cargo.un_numbers,
-            tunnel_code=cargo.tunnel_code,
-            flags=cargo.flags,
-        )
-        faults = [
-            (
-                "admits",
-                not admits and obs.vehicle.is_loaded,
-                Text("停车场不接收该货物", "lot does not admit this load"),
-            ),
-            (
-                "closed",
-                not restriction.is_in_force(obs.fix.fix_at),
-                Text("停车场未开放", "lot is closed"),
-            ),
-            (
-                "stay",
-                p.max_dwell_min is not None and dwell_s > p.max_dwell_min * 60.0,
-                Text(
-                    f"超过最长停放 {p.max_dwell_min:g} 分钟",
-                    f"over the {p.max_dwell_min:g} min stay",
+def _pairs_by_pos(pos: np.ndarray, idx: np.ndarray) -> dict[int, list[int]]:
+    """Group (position, index) pairs by position, indices in their order."""
+    grouped: dict[int, list[int]] = {}
+    for p, i in zip(pos.tolist(), idx.tolist(), strict=True):
+        grouped.setdefault(p, []).append(i)
+    return grouped
+
+
+def _lot_events(
+    batch: FixBatch, stops: list[tuple[int, float, float, float]], params: RuleParams
+) -> dict[int, list[RuleEvent]]:
+    """Events for the lots each stop is in, or for a long stop outside any lot."""
+    compiled = batch.road.compiled
+    keep = batch.road.is_kind(_LOTS)[batch.zone_idx]
+    lot_pos, lot_idx = batch.zone_pos[keep], batch.zone_idx[keep]
+    is_open = restriction_index.in_force_at(compiled, lot_idx, batch.at_us[lot_pos]).tolist()
+    lots_of = _pairs_by_pos(lot_pos, np.arange(len(lot_idx)))
+    admits, _ = restriction_index.applies_mask(compiled, batch.vehicle.cargo_key)
+    out: dict[int, list[RuleEvent]] = {}
+    for pos, dwell_s, _, _ in stops:
+        events = out[pos] = []
+        pairs = lots_of.get(pos)
+        if not pairs:
+            if dwell_s > params.parking.max_stop_outside_lot_s:
+                where = Text("未在指定停车场", "outside any designated lot")
+                events.append(_event(batch, pos, "outside_lot", dwell_s, where, "warning"))
+            continue
+        for k in pairs:
+            idx = int(lot_idx[k])
+            p = compiled.restrictions[idx].properties
+            faults = [
+                (
+                    "admits",
+                    not admits[idx] and batch.vehicle.is_loaded,
+                    Text("停车场不接收该货物", "lot does not admit this load"),
                 ),
-            ),
-        ]
-        for what, is_fault, text in faults:
-            if is_fault:
-                fact = Text(f"{p.name.zh}：{text.zh}", f"{p.name.en}: {text.en}")
-                events.append(restriction_event(RULE_ID, obs, idx, fact=fact, value=dwell_s))
-                events[-1] = _rekey(events[-1], f"lot_{what}:{p.id}")
-    return events
+                ("closed", not is_open[k], Text("停车场未开放", "lot is closed")),
+                (
+                    "stay",
+                    p.max_dwell_min is not None and dwell_s > p.max_dwell_min * 60.0,
+                    Text(
+                        f"超过最长停放 {p.max_dwell_min:g} 分钟",
+                        f"over the {p.max_dwell_min:g} min stay",
+                    ),
+                ),
+            ]
+            for what, is_fault, text in faults:
+                if is_fault:
+                    fact = Text(f"{p.name.zh}：{text.zh}", f"{p.name.en}: {text.en}")
+                    event = restriction_event(RULE_ID, batch, pos, idx, fact=fact, value=dwell_s)
+                    events.append(_rekey(event, f"lot_{what}:{p.id}"))
+    return out
 
 
 def _rekey(event: RuleEvent, key: str) -> RuleEvent:
@@ -152,17 +183,15 @@ def _rekey(event: RuleEvent, key: str) -> RuleEvent:
 
 
 def step(
-    state: ParkingState, obs: Observation, params: RuleParams
-) -> tuple[ParkingState, tuple[RuleEvent, ...]]:
-    """Follow the stop; once it lasted `min_stop_s`, emit an event per parking fault."""
-    state = _next_state(state, obs, params)
-    if state.stop_since is None:
-        return state, ()
-    dwell_s = (obs.fix.fix_at - state.stop_since).total_seconds()
-    if dwell_s < params.parking.min_stop_s:
-        return state, ()
-    events = _place_events(obs, state, dwell_s, params) + _lot_events(obs, dwell_s, params)
-    return state, tuple(events)
+    state: ParkingState, batch: FixBatch, params: RuleParams
+) -> tuple[ParkingState, list[tuple[int, RuleEvent]]]:
+    """Follow the stop; at each fix once it lasted `min_stop_s`, an event per parking fault."""
+    state, stops = _follow_stops(state, batch, params)
+    if not stops:
+        return state, []
+    places, lots = _place_events(batch, stops, params), _lot_events(batch, stops, params)
+    events = [(pos, e) for pos, *_ in stops for e in (*places[pos], *lots[pos])]
+    return state, events
 
 
 RULE: RuleSpec[ParkingState] = RuleSpec(

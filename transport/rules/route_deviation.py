@@ -6,12 +6,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 import shapely
 
-from transport.rules.base import RuleEvent, RuleSpec, Text
+from transport.rules.base import EPOCH, US, RuleEvent, RuleSpec, Text
 
 if TYPE_CHECKING:
-    from transport.rules.base import Observation
+    from transport.rules.base import FixBatch
     from transport.rules.params import RuleParams
 
 __all__ = ["RULE", "RULE_ID", "DeviationState", "step"]
@@ -32,35 +33,48 @@ class DeviationState:
 
 
 def step(
-    state: DeviationState, obs: Observation, params: RuleParams
-) -> tuple[DeviationState, tuple[RuleEvent, ...]]:
-    """Track time outside the corridor; emit once it lasted `min_duration_s`."""
-    corridor = obs.vehicle.corridor
+    state: DeviationState, batch: FixBatch, params: RuleParams
+) -> tuple[DeviationState, list[tuple[int, RuleEvent]]]:
+    """Track time outside the corridor; emit at each fix once it lasted `min_duration_s`."""
+    corridor = batch.vehicle.corridor
     if corridor is None:
-        return DeviationState(), ()
-    point = shapely.Point(obs.fix.x, obs.fix.y)
-    if corridor.covers(point):
-        return DeviationState(), ()
-    distance_m = float(corridor.distance(point))
-    since = state.outside_since or obs.fix.fix_at
-    state = DeviationState(since, max(state.max_distance_m, distance_m))
-    lasted_s = (obs.fix.fix_at - since).total_seconds()
-    if lasted_s < params.deviation.min_duration_s:
-        return state, ()
-    event = RuleEvent(
+        return DeviationState(), []
+    points = shapely.points(batch.x, batch.y)
+    is_outside = ~shapely.covers(corridor, points)
+    distance_m = np.zeros(len(batch))
+    distance_m[is_outside] = shapely.distance(corridor, points[is_outside])
+    since = None if state.outside_since is None else (state.outside_since - EPOCH) // US
+    worst_m, events = state.max_distance_m, []
+    for pos, outside in enumerate(is_outside.tolist()):
+        if not outside:
+            since, worst_m = None, 0.0
+            continue
+        at_us, off_m = int(batch.at_us[pos]), float(distance_m[pos])
+        since = at_us if since is None else since
+        worst_m = max(worst_m, off_m)
+        lasted_s = (at_us - since) / 1e6
+        if lasted_s >= params.deviation.min_duration_s:
+            events.append((pos, _event(batch, pos, lasted_s, off_m)))
+    outside_since = None if since is None else EPOCH + since * US
+    return DeviationState(outside_since, worst_m), events
+
+
+def _event(batch: FixBatch, pos: int, lasted_s: float, distance_m: float) -> RuleEvent:
+    """The deviation event of one fix."""
+    fix = batch.fixes[pos]
+    return RuleEvent(
         rule_id=RULE_ID,
         key="deviation",
-        at=obs.fix.fix_at,
+        at=fix.fix_at,
         severity="violation",
         fact=Text(
             f"偏离核定路线 {lasted_s:.0f} 秒，距走廊 {distance_m:.0f} 米",
             f"Off the approved route for {lasted_s:.0f} s, {distance_m:.0f} m from the corridor",
         ),
         legal_basis=_LEGAL_BASIS,
-        edge_ids=obs.fix.driven_edge_ids,
+        edge_ids=fix.driven_edge_ids,
         value=distance_m,
     )
-    return state, (event,)
 
 
 def corridor_of(route: shapely.Geometry, *, width_m: float) -> shapely.Geometry:

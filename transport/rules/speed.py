@@ -7,14 +7,15 @@ the state is the moment the vehicle went over.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from transport.rules.base import RuleEvent, RuleSpec, Text, local_time
+import numpy as np
+
+from transport.rules.base import EPOCH, US, RuleEvent, RuleSpec, Text, in_window_us
 
 if TYPE_CHECKING:
-    from transport.rules.base import Observation
+    from transport.rules.base import FixBatch
     from transport.rules.params import RuleParams
 
 __all__ = ["RULE", "RULE_ID", "SpeedState", "speed_limit_kmh", "step"]
@@ -34,48 +35,62 @@ class SpeedState:
     peak_kmh: float = 0.0
 
 
-def speed_limit_kmh(obs: Observation, params: RuleParams) -> float:
-    """Return the limit on the fix's edge at the fix's local time."""
+def speed_limit_kmh(batch: FixBatch, params: RuleParams) -> np.ndarray:
+    """Return the limit on each fix's edge at the fix's local time (NaN when unmatched)."""
     p = params.speed
-    highway = obs.road.highway[obs.edge_id]
-    base = p.expressway_kmh if highway in p.expressway_highways else p.other_road_kmh
-    posted = obs.road.speed_limit_kmh[obs.edge_id]
-    limit = min(base, posted) if math.isfinite(posted) else base
-    if params.night.contains(local_time(obs.fix.fix_at, params)):
-        limit *= p.night_factor
+    matched = batch.edge_id >= 0
+    edges = batch.edge_id[matched]
+    is_expressway = batch.road.is_expressway(p.expressway_highways)[edges]
+    base = np.where(is_expressway, p.expressway_kmh, p.other_road_kmh)
+    limit = np.full(len(batch), np.nan)
+    limit[matched] = np.fmin(base, batch.road.speed_limit_kmh[edges])  # NaN posted: the base
+    night = in_window_us(batch.local_us, params.night.start, params.night.end)
+    limit[night] *= p.night_factor
     return limit
 
 
 def step(
-    state: SpeedState, obs: Observation, params: RuleParams
-) -> tuple[SpeedState, tuple[RuleEvent, ...]]:
-    """Track time over the limit; emit once it lasted `min_duration_s`."""
-    if not obs.fix.is_matched:
-        return state, ()
-    limit = speed_limit_kmh(obs, params)
-    speed = obs.fix.speed_kmh
-    if speed <= limit + params.speed.tolerance_kmh:
-        return SpeedState(), ()
-    since = state.over_since or obs.fix.fix_at
-    state = SpeedState(over_since=since, peak_kmh=max(state.peak_kmh, speed))
-    lasted_s = (obs.fix.fix_at - since).total_seconds()
-    if lasted_s < params.speed.min_duration_s:
-        return state, ()
-    event = RuleEvent(
+    state: SpeedState, batch: FixBatch, params: RuleParams
+) -> tuple[SpeedState, list[tuple[int, RuleEvent]]]:
+    """Track time over the limit; emit at each fix once it lasted `min_duration_s`."""
+    limit = speed_limit_kmh(batch, params)
+    speed = batch.speed_kmh
+    is_over = speed > limit + params.speed.tolerance_kmh  # False where unmatched (NaN)
+    since_us = None if state.over_since is None else (state.over_since - EPOCH) // US
+    peak, events = state.peak_kmh, []
+    # Unmatched fixes keep the state; matched ones under the limit reset it.
+    for pos in np.flatnonzero((batch.edge_id >= 0) | is_over).tolist():
+        if not is_over[pos]:
+            since_us, peak = None, 0.0
+            continue
+        at_us = int(batch.at_us[pos])
+        since_us = at_us if since_us is None else since_us
+        peak = max(peak, float(speed[pos]))
+        lasted_s = (at_us - since_us) / 1e6
+        if lasted_s >= params.speed.min_duration_s:
+            events.append((pos, _event(batch, pos, lasted_s, float(limit[pos]))))
+    since = None if since_us is None else EPOCH + since_us * US
+    return SpeedState(over_since=since, peak_kmh=peak), events
+
+
+def _event(batch: FixBatch, pos: int, lasted_s: float, limit: float) -> RuleEvent:
+    """The overspeed event of one fix."""
+    fix = batch.fixes[pos]
+    speed = fix.speed_kmh
+    return RuleEvent(
         rule_id=RULE_ID,
         key="overspeed",
-        at=obs.fix.fix_at,
+        at=fix.fix_at,
         severity="violation",
         fact=Text(
             f"超速 {lasted_s:.0f} 秒：{speed:.0f} km/h，限速 {limit:.0f} km/h",
             f"Over the limit for {lasted_s:.0f} s: {speed:.0f} km/h, limit {limit:.0f} km/h",
         ),
         legal_basis=_LEGAL_BASIS,
-        edge_ids=obs.fix.driven_edge_ids,
+        edge_ids=fix.driven_edge_ids,
         value=speed,
         limit=limit,
     )
-    return state, (event,)
 
 
 RULE: RuleSpec[SpeedState] = RuleSpec(

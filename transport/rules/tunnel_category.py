@@ -6,6 +6,7 @@ when its `CargoProfile` is built; a code keeps out of its own category and every
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -14,7 +15,7 @@ from transport import cargo
 from transport.rules.base import RuleEvent, RuleSpec, Text
 
 if TYPE_CHECKING:
-    from transport.rules.base import Observation
+    from transport.rules.base import FixBatch
     from transport.rules.params import RuleParams
 
 __all__ = ["RULE", "RULE_ID", "barred_categories", "step"]
@@ -26,10 +27,11 @@ _LEGAL_BASIS = Text(
 )
 
 
+@functools.cache
 def barred_categories(code: str) -> np.ndarray:
     """Return the category codes (1..5 for A..E) a resolved load code may not enter."""
     tunnel_code = cargo.TunnelCode(code)
-    return np.array(
+    barred = np.array(
         [
             i + 1
             for i, c in enumerate(cargo.TUNNEL_CATEGORIES)
@@ -37,27 +39,53 @@ def barred_categories(code: str) -> np.ndarray:
         ],
         dtype=np.uint8,
     )
+    barred.flags.writeable = False
+    return barred
 
 
-def step(state: None, obs: Observation, params: RuleParams) -> tuple[None, tuple[RuleEvent, ...]]:
-    """Emit one event per tunnel (OSM way) of a category the load's code bars."""
-    code = obs.vehicle.cargo_key.tunnel_code
-    edges = np.asarray(obs.fix.driven_edge_ids, dtype=np.int64)
-    if code is None or edges.size == 0:
-        return state, ()
-    categories = obs.road.compiled.edge_tunnel_category[edges]
-    barred = edges[np.isin(categories, barred_categories(code))]
+@functools.cache
+def _is_barred(code: str) -> np.ndarray:
+    """Bool lookup over category codes 0..5: whether the load's code bars the category."""
+    table = np.zeros(6, dtype=bool)
+    table[barred_categories(code)] = True
+    table.flags.writeable = False
+    return table
+
+
+def step(
+    state: None, batch: FixBatch, params: RuleParams
+) -> tuple[None, list[tuple[int, RuleEvent]]]:
+    """Emit one event per fix and tunnel (OSM way) of a category the load's code bars."""
+    code = batch.vehicle.cargo_key.tunnel_code
+    if code is None or batch.driven_edge.size == 0:
+        return state, []
+    road = batch.road
+    categories = road.compiled.edge_tunnel_category[batch.driven_edge]
+    barred_at = np.flatnonzero(_is_barred(code)[categories])
+    if barred_at.size == 0:
+        return state, []
+    fix_of = np.searchsorted(batch.driven_ptr, barred_at, side="right") - 1
     events = []
-    for way_id in dict.fromkeys(obs.road.osm_way_id[barred].tolist()):
-        on_way = barred[obs.road.osm_way_id[barred] == way_id]
-        letter = "-ABCDE"[int(obs.road.compiled.edge_tunnel_category[on_way[0]])]
-        name = obs.road.edge_name[on_way[0]]
+    for pos in dict.fromkeys(fix_of.tolist()):
+        barred = batch.driven_edge[barred_at[fix_of == pos]]
+        events += [(pos, e) for e in _events_at(batch, pos, barred, code)]
+    return state, events
+
+
+def _events_at(batch: FixBatch, pos: int, barred: np.ndarray, code: str) -> list[RuleEvent]:
+    """The events of one fix: one per OSM way among the barred edges it drove."""
+    road, fix = batch.road, batch.fixes[pos]
+    events = []
+    for way_id in dict.fromkeys(road.osm_way_id[barred].tolist()):
+        on_way = barred[road.osm_way_id[barred] == way_id]
+        letter = "-ABCDE"[int(road.compiled.edge_tunnel_category[on_way[0]])]
+        name = road.edge_name[on_way[0]]
         label = name if isinstance(name, str) else f"OSM {way_id}"
         events.append(
             RuleEvent(
                 rule_id=RULE_ID,
                 key=f"tunnel:{way_id}",
-                at=obs.fix.fix_at,
+                at=fix.fix_at,
                 severity="violation",
                 fact=Text(
                     f"隧道代码 {code} 的货物驶入 {letter} 类隧道 {label}",
@@ -67,7 +95,7 @@ def step(state: None, obs: Observation, params: RuleParams) -> tuple[None, tuple
                 edge_ids=tuple(int(e) for e in on_way),
             )
         )
-    return state, tuple(events)
+    return events
 
 
 RULE: RuleSpec[None] = RuleSpec(

@@ -12,7 +12,7 @@ from geodata.restrictions import RestrictionKind
 from transport.rules.base import RuleEvent, RuleSpec, Text, restriction_event
 
 if TYPE_CHECKING:
-    from transport.rules.base import Observation
+    from transport.rules.base import FixBatch
     from transport.rules.params import RuleParams
 
 __all__ = ["KINDS", "RULE", "RULE_ID", "step"]
@@ -36,18 +36,21 @@ _LEVEL = {
 }
 
 
-def step(state: None, obs: Observation, params: RuleParams) -> tuple[None, tuple[RuleEvent, ...]]:
-    """Emit one event per water-source zone the vehicle is in without a valid permit."""
+def step(
+    state: None, batch: FixBatch, params: RuleParams
+) -> tuple[None, list[tuple[int, RuleEvent]]]:
+    """Emit one event per fix and water-source zone it is in without a valid permit."""
     events = []
-    for idx in obs.road.of_kinds(obs.hit_idx, KINDS).tolist():
-        p = obs.road.compiled.restrictions[idx].properties
+    restrictions = batch.road.compiled.restrictions
+    for pos, idx in zip(*(a.tolist() for a in batch.hits_of_kinds(KINDS)), strict=True):
+        p = restrictions[idx].properties
         level = _LEVEL[p.kind]
         fact = Text(
             f"驶入饮用水水源{level.zh}：{p.name.zh}",
             f"In a drinking-water source {level.en}: {p.name.en}",
         )
-        events.append(restriction_event(RULE_ID, obs, idx, fact=fact))
-    return state, tuple(events)
+        events.append((pos, restriction_event(RULE_ID, batch, pos, idx, fact=fact)))
+    return state, events
 
 
 RULE: RuleSpec[None] = RuleSpec(
