@@ -338,9 +338,18 @@ def is_active(schedule: Schedule, at: Any) -> bool | np.ndarray:
     [True, False]
     """
     if isinstance(at, dt.datetime):
-        _require_aware(at)
-        return bool(_active_at_local(schedule, _local_wall_times(schedule, [at]))[0])
+        return _is_active_at(schedule, at)
     return _active_at_local(schedule, _local_wall_times(schedule, at))
+
+
+def _is_active_at(schedule: Schedule, at: dt.datetime) -> bool:
+    """`is_active` for one moment, without pandas: the same local day segments and lookup."""
+    _require_aware(at)
+    local = at.astimezone(schedule._zone).replace(tzinfo=None)
+    day = local.date()
+    offset_us = (local - dt.datetime.combine(day, dt.time())) // dt.timedelta(microseconds=1)
+    starts, states = _day_segments(schedule, day)
+    return bool(states[bisect.bisect_right(starts, offset_us) - 1])
 
 
 def next_change(schedule: Schedule, after: dt.datetime) -> dt.datetime | None:

@@ -98,23 +98,15 @@ class Monitor:
             states.append(new_state)
             for pos, event in rule_events:
                 events_at.setdefault(pos, []).append(event)
-        alerts = self.state.alerts
-        changes: list[AlertEvent] = []
-        for pos, fix in enumerate(kept):
-            events = events_at.get(pos)
-            if fix.is_backfill or (events is None and not alerts.tracks):
-                continue  # nothing present, nothing followed: the lifecycle would not change
-            alerts, fix_changes = lifecycle.step(
-                alerts,
-                fix,
-                tuple(events or ()),
-                self.alert_params,
-                titles=self.titles,
-                waybill_id=self.vehicle.waybill_id,
-            )
-            changes.extend(fix_changes)
+        alerts, changes = lifecycle.step_many(
+            self.state.alerts,
+            ((fix, events_at.get(pos, ())) for pos, fix in enumerate(kept) if not fix.is_backfill),
+            self.alert_params,
+            titles=self.titles,
+            waybill_id=self.vehicle.waybill_id,
+        )
         self.state = MonitorState(tuple(states), alerts, kept[-1])
-        return changes
+        return list(changes)
 
     def _in_order(self, fixes: Sequence[MatchedFix]) -> tuple[MatchedFix, ...]:
         """Keep this vehicle's fixes newer than every earlier one; count the others."""

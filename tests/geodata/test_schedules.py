@@ -236,6 +236,17 @@ def test_state_is_constant_between_changes(
     assert set(schedules.is_active(schedule, between).tolist()) <= {not state}
 
 
+@settings(max_examples=200, deadline=None)
+@given(schedule=SCHEDULES, moments=st.lists(MOMENTS, min_size=1, max_size=5))
+def test_one_moment_and_many_agree(
+    schedule: schedules.Schedule, moments: list[dt.datetime]
+) -> None:
+    one_by_one = [schedules.is_active(schedule, m) for m in moments]
+    assert schedules.is_active(schedule, moments).tolist() == one_by_one
+    local_moments = [m.astimezone(SHANGHAI) for m in moments]
+    assert [schedules.is_active(schedule, m) for m in local_moments] == one_by_one
+
+
 @settings(max_examples=30, deadline=None)
 @given(
     moment=st.datetimes(

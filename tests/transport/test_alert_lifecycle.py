@@ -90,3 +90,23 @@ def test_evidence_keeps_first_and_latest_fixes() -> None:
     assert len(evidence.fixes) == 40
     assert evidence.fixes[0].fix_at == T0
     assert evidence.fixes[-1].fix_at == T0 + dt.timedelta(seconds=2970)
+
+
+def test_step_many_gives_the_changes_and_state_of_step_fix_by_fix() -> None:
+    # Two conditions flapping out of phase, a delayed open, and a pause long enough to close.
+    seconds = [*range(0, 600, 30), *range(900, 1200, 30)]
+    timeline = [
+        (s, tuple(_event(s, key) for key, on in (("a", s % 90 != 60), ("b", s % 900 < 300)) if on))
+        for s in seconds
+    ]
+    params = lifecycle.LifecycleParams(open_after_s_by_rule={"forbidden_entry": 30.0})
+    state, expected = lifecycle.LifecycleState(), []
+    for s, events in timeline:
+        state, out = lifecycle.step(state, _fix(s), events, params)
+        expected += out
+    many_state, got = lifecycle.step_many(
+        lifecycle.LifecycleState(), [(_fix(s), events) for s, events in timeline], params
+    )
+    assert [c.change for c in expected].count("closed") >= 1
+    assert list(got) == expected
+    assert many_state == state

@@ -76,10 +76,13 @@ def add_fix(evidence: Evidence, event: RuleEvent, fix: MatchedFix) -> Evidence:
     if len(fixes) > MAX_FIXES:
         half = MAX_FIXES // 2
         fixes = fixes[:half] + fixes[-half:]
-    edges = evidence.edge_ids
-    if event.edge_ids and len(edges) < MAX_EDGES and not set(event.edge_ids).issubset(edges):
-        edges = tuple(dict.fromkeys((*edges, *event.edge_ids)))[:MAX_EDGES]
-    values = [v for v in (evidence.peak_value, event.value) if v is not None]
+    edges, new_edges = evidence.edge_ids, event.edge_ids
+    # A scan of the short tuple is cheaper than `set.issubset`, which builds a set of it.
+    if len(edges) < MAX_EDGES and not all(map(edges.__contains__, new_edges)):
+        edges = tuple(dict.fromkeys((*edges, *new_edges)))[:MAX_EDGES]
+    peak, value = evidence.peak_value, event.value
+    if value is not None and (peak is None or value > peak):
+        peak = value  # as max(peak, value): the first of equal or unordered (NaN) values stays
     # A field copy: the cost of the dataclass __init__ adds up over every update of every alert.
     new = object.__new__(Evidence)
     new.__dict__.update(
@@ -88,7 +91,7 @@ def add_fix(evidence: Evidence, event: RuleEvent, fix: MatchedFix) -> Evidence:
         fixes=fixes,
         edge_ids=edges,
         fix_count=evidence.fix_count + 1,
-        peak_value=max(values) if values else None,
+        peak_value=peak,
         limit=event.limit if event.limit is not None else evidence.limit,
     )
     return new

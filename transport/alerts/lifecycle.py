@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -33,6 +33,7 @@ __all__ = [
     "acknowledge",
     "close_all",
     "step",
+    "step_many",
 ]
 
 
@@ -123,60 +124,108 @@ def _alert_id(vehicle_id: str, rule_id: str, key: str, started_at: dt.datetime) 
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
 
 
-def _present(
-    track: _Track | None,
+def _alert_of(
+    first_at: dt.datetime,
     event: RuleEvent,
     fix: MatchedFix,
     *,
     titles: Mapping[str, Text],
     waybill_id: str | None,
-    params: LifecycleParams,
-) -> tuple[_Track, AlertEvent | None]:
-    """Follow a condition present at this fix: open the alert when due, else update it."""
-    at = fix.fix_at
-    if track is None:
-        track = _Track(first_at=at, last_at=at)
-    elif track.alert is not None:
-        alert = _evolve(
-            track.alert, last_at=at, evidence=evidence.add_fix(track.alert.evidence, event, fix)
-        )
-        return _Track(track.first_at, at, 0, alert), AlertEvent(AlertChange.UPDATED, alert)
-    else:
-        track = _Track(track.first_at, at)
-    wait_s = params.open_after_s_by_rule.get(event.rule_id, params.open_after_s)
-    if (at - track.first_at).total_seconds() < wait_s:
-        return track, None
-    alert = Alert(
-        alert_id=_alert_id(fix.vehicle_id, event.rule_id, event.key, track.first_at),
+) -> Alert:
+    """Return the alert a condition opens at this fix."""
+    return Alert(
+        alert_id=_alert_id(fix.vehicle_id, event.rule_id, event.key, first_at),
         vehicle_id=fix.vehicle_id,
         rule_id=event.rule_id,
         key=event.key,
         status=AlertStatus.OPEN,
         severity=event.severity,
-        started_at=track.first_at,
-        last_at=at,
+        started_at=first_at,
+        last_at=fix.fix_at,
         ended_at=None,
         evidence=evidence.start_evidence(
             event, fix, rule_title=titles.get(event.rule_id, event.fact)
         ),
         waybill_id=waybill_id,
     )
-    return _Track(track.first_at, at, 0, alert), AlertEvent(AlertChange.OPENED, alert)
 
 
-def _absent(
-    track: _Track, at: dt.datetime, params: LifecycleParams
-) -> tuple[_Track | None, AlertEvent | None]:
-    """Follow a condition absent at this fix: forget it if pending, close it when settled."""
-    open_alert = track.alert
-    if open_alert is None:
-        return None, None
-    track = _Track(track.first_at, track.last_at, track.clear_fixes + 1, open_alert)
-    settled = (at - track.last_at).total_seconds() >= params.close_after_s
-    if settled and track.clear_fixes >= params.close_after_fixes:
-        alert = _evolve(open_alert, status=AlertStatus.CLOSED, ended_at=track.last_at)
-        return None, AlertEvent(AlertChange.CLOSED, alert)
-    return track, None
+class _Run:
+    """The lifecycle unpacked for a run: a track is ``[first_at, last_at, clear_fixes, alert]``."""
+
+    def __init__(
+        self,
+        state: LifecycleState,
+        params: LifecycleParams,
+        titles: Mapping[str, Text],
+        waybill_id: str | None,
+    ) -> None:
+        self.tracks: dict[tuple[str, str], list[Any]] = {
+            key: [t.first_at, t.last_at, t.clear_fixes, t.alert] for key, t in state.tracks.items()
+        }
+        self.params = params
+        self.titles = titles
+        self.waybill_id = waybill_id
+        self.changes: list[AlertEvent] = []
+
+    def state(self) -> LifecycleState:
+        """The lifecycle state reached."""
+        return LifecycleState({key: _Track(*t) for key, t in self.tracks.items()})
+
+    def advance(self, fix: MatchedFix, events: Sequence[RuleEvent]) -> None:
+        """One fix: conditions present first (in event order), then the absent ones."""
+        old = self.tracks
+        if not events:
+            for key, track in list(old.items()):
+                if not self._absent(track, fix.fix_at):
+                    del old[key]
+            return
+        by_key = {(e.rule_id, e.key): e for e in events}
+        tracks = {key: self._present(old.get(key), event, fix) for key, event in by_key.items()}
+        for key, track in old.items():
+            if key not in by_key and self._absent(track, fix.fix_at):
+                tracks[key] = track
+        self.tracks = tracks
+
+    def _present(self, track: list[Any] | None, event: RuleEvent, fix: MatchedFix) -> list[Any]:
+        """Follow a condition present at this fix: open the alert when due, else update it."""
+        at = fix.fix_at
+        if track is None:
+            track = [at, at, 0, None]
+        else:
+            track[1], track[2] = at, 0
+            alert = track[3]
+            if alert is not None:
+                alert = track[3] = _evolve(
+                    alert, last_at=at, evidence=evidence.add_fix(alert.evidence, event, fix)
+                )
+                self.changes.append(AlertEvent(AlertChange.UPDATED, alert))
+                return track
+        params = self.params
+        wait_s = params.open_after_s_by_rule.get(event.rule_id, params.open_after_s)
+        if (at - track[0]).total_seconds() < wait_s:
+            return track
+        alert = track[3] = _alert_of(
+            track[0], event, fix, titles=self.titles, waybill_id=self.waybill_id
+        )
+        self.changes.append(AlertEvent(AlertChange.OPENED, alert))
+        return track
+
+    def _absent(self, track: list[Any], at: dt.datetime) -> bool:
+        """Follow a condition absent at this fix; whether it is still followed."""
+        alert = track[3]
+        if alert is None:
+            return False  # pending: forgotten
+        track[2] += 1
+        params = self.params
+        if (
+            track[2] >= params.close_after_fixes
+            and (at - track[1]).total_seconds() >= params.close_after_s
+        ):
+            closed = _evolve(alert, status=AlertStatus.CLOSED, ended_at=track[1])
+            self.changes.append(AlertEvent(AlertChange.CLOSED, closed))
+            return False
+        return True
 
 
 def step(
@@ -208,23 +257,32 @@ def step(
     state, changes
         The new state and the alerts opened, updated or closed, in that order per condition.
     """
-    titles = titles or {}
-    by_key = {(e.rule_id, e.key): e for e in events}
-    tracks: dict[tuple[str, str], _Track] = {}
-    changes: list[AlertEvent] = []
-    for key, event in by_key.items():
-        track, change = _present(
-            state.tracks.get(key), event, fix, titles=titles, waybill_id=waybill_id, params=params
-        )
-        tracks[key] = track
-        changes += [change] if change else []
-    for key, old in state.tracks.items():
-        if key not in by_key:
-            kept, change = _absent(old, fix.fix_at, params)
-            if kept is not None:
-                tracks[key] = kept
-            changes += [change] if change else []
-    return LifecycleState(tracks), tuple(changes)
+    return step_many(state, ((fix, events),), params, titles=titles, waybill_id=waybill_id)
+
+
+def step_many(
+    state: LifecycleState,
+    steps: Iterable[tuple[MatchedFix, Sequence[RuleEvent]]],
+    params: LifecycleParams,
+    *,
+    titles: Mapping[str, Text] | None = None,
+    waybill_id: str | None = None,
+) -> tuple[LifecycleState, tuple[AlertEvent, ...]]:
+    """Advance the lifecycle by many fixes in time order: `step` fix by fix, in one call.
+
+    The state is unpacked once for the run, so a batch pays for its alerts and evidence, not
+    for a new state per fix. A fix without events while nothing is followed changes nothing.
+
+    Returns
+    -------
+    state, changes
+        The state after the last fix and every change, in the order `step` gives them.
+    """
+    run = _Run(state, params, titles or {}, waybill_id)
+    for fix, events in steps:
+        if events or run.tracks:
+            run.advance(fix, events)
+    return run.state(), tuple(run.changes)
 
 
 def close_all(state: LifecycleState) -> tuple[LifecycleState, tuple[AlertEvent, ...]]:

@@ -14,7 +14,7 @@ import datetime as dt
 import functools
 import itertools
 import zoneinfo
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -45,9 +45,11 @@ __all__ = [
 ]
 
 S = TypeVar("S")
+T = TypeVar("T")
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 US = dt.timedelta(microseconds=1)
 DAY_US = 86_400_000_000
+_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -225,6 +227,33 @@ class RoadContext:
             texts = self._memo[key] = (p.severity.value, basis, str(restriction.schedule))
         return texts
 
+    def restriction_event_fields(self, rule_id: str, idx: int) -> dict[str, Any]:
+        """Return the fields of a rule's events for a restriction, built once (read only)."""
+        key = ("event", rule_id, idx)
+        fields = self._memo.get(key)
+        if fields is None:
+            severity, legal_basis, schedule = self.restriction_texts(idx)
+            rid = self.compiled.restrictions[idx].properties.id
+            template = RuleEvent(
+                rule_id=rule_id,
+                key=rid,
+                at=EPOCH,
+                severity=severity,
+                fact=legal_basis,
+                legal_basis=legal_basis,
+                restriction_id=rid,
+                schedule=schedule,
+            )
+            fields = self._memo[key] = dict(template.__dict__)
+        return fields
+
+    def memoized(self, key: Hashable, build: Callable[..., T], *args: Any) -> T:
+        """Return the value kept under `key`, built as ``build(*args)`` the first time."""
+        value = self._memo.get(key, _MISSING)
+        if value is _MISSING:
+            value = self._memo[key] = build(*args)
+        return value
+
 
 def _any_within(
     tree: shapely.STRtree, x: np.ndarray, y: np.ndarray, distance_m: float
@@ -319,21 +348,17 @@ def restriction_event(
     rule_id: str, batch: FixBatch, pos: int, idx: int, *, fact: Text, **extra: Any
 ) -> RuleEvent:
     """An event at fix `pos` for a located restriction, with its id, schedule and legal basis."""
-    severity, legal_basis, schedule = batch.road.restriction_texts(idx)
     fix = batch.fixes[pos]
-    rid = batch.road.compiled.restrictions[idx].properties.id
-    return RuleEvent(
-        rule_id=rule_id,
-        key=rid,
+    # A copy of the restriction's fields built once: the dataclass __init__ costs more.
+    event = object.__new__(RuleEvent)
+    event.__dict__.update(
+        batch.road.restriction_event_fields(rule_id, idx),
         at=fix.fix_at,
-        severity=severity,
         fact=fact,
-        legal_basis=legal_basis,
-        restriction_id=rid,
-        schedule=schedule,
         edge_ids=fix.driven_edge_ids,
         **extra,
     )
+    return event
 
 
 def locate(

@@ -27,6 +27,12 @@ _LEGAL_BASIS = Text(
     "RTSL-I Art 62; Order 5 (dynamic supervision of road transport vehicles)",
 )
 
+_WHAT = {
+    "continuous": Text("连续驾驶", "Continuous driving"),
+    "night_continuous": Text("夜间连续驾驶", "Night driving"),
+    "daily": Text("24 小时内累计驾驶", "Driving in 24 h"),
+}
+
 
 @dataclass(frozen=True)
 class DrivingState:
@@ -50,13 +56,22 @@ class _Clock:
     night_s: float
     rest_s: float
     driven: list[list[int]]  # merged [start, end] intervals, last 24 h
+    driven_us: int = 0  # their total
 
     @classmethod
     def of(cls, state: DrivingState) -> _Clock:
         """The clock of a state."""
         last = None if state.last_at is None else (state.last_at - EPOCH) // US
         driven = [[(a - EPOCH) // US, (b - EPOCH) // US] for a, b in state.driven]
-        return cls(last, state.was_moving, state.continuous_s, state.night_s, state.rest_s, driven)
+        return cls(
+            last,
+            state.was_moving,
+            state.continuous_s,
+            state.night_s,
+            state.rest_s,
+            driven,
+            sum(b - a for a, b in driven),
+        )
 
     def state(self) -> DrivingState:
         """The state of the clock."""
@@ -95,8 +110,14 @@ class _Clock:
             driven[-1][1] = at_us
         else:
             driven.append([last_us, at_us])
+        self.driven_us += at_us - last_us
         if driven[0][0] < horizon:
             self.driven = [[max(a, horizon), b] for a, b in driven if b > horizon]
+            self.driven_us = sum(b - a for a, b in self.driven)
+
+    def daily_s(self) -> float:
+        """Seconds driven in the 24-hour window ending at the last fix."""
+        return sum((b - a) / 1e6 for a, b in self.driven)
 
 
 def daily_driving_s(state: DrivingState) -> float:
@@ -104,11 +125,9 @@ def daily_driving_s(state: DrivingState) -> float:
     return sum((b - a).total_seconds() for a, b in state.driven)
 
 
-def _event(
-    batch: FixBatch, pos: int, key: str, value_s: float, limit_s: float, what: Text
-) -> RuleEvent:
+def _event(batch: FixBatch, pos: int, key: str, value_s: float, limit_s: float) -> RuleEvent:
     """An event for one exceeded limit, hours in the text."""
-    hours, limit_h = value_s / 3600.0, limit_s / 3600.0
+    hours, limit_h, what = value_s / 3600.0, limit_s / 3600.0, _WHAT[key]
     return RuleEvent(
         rule_id=RULE_ID,
         key=key,
@@ -141,25 +160,19 @@ def step(
     p = params.driving_time
     is_moving = (batch.speed_kmh > params.stop_speed_kmh).tolist()
     is_night = _midpoint_night(batch, clock.last_us, params).tolist()
-    texts = (
-        Text("连续驾驶", "Continuous driving"),
-        Text("夜间连续驾驶", "Night driving"),
-        Text("24 小时内累计驾驶", "Driving in 24 h"),
-    )
+    # Below this total the float sum of the intervals cannot exceed the limit: skip summing.
+    daily_floor_us = p.max_daily_s * 1e6 * (1.0 - 1e-9)
     events = []
     for pos, at_us in enumerate(batch.at_us.tolist()):
         clock.advance(at_us, is_moving[pos], is_night[pos], params)
-        daily_s = sum((b - a) / 1e6 for a, b in clock.driven)
-        checks = (
-            ("continuous", clock.continuous_s, p.max_continuous_s, texts[0]),
-            ("night_continuous", clock.night_s, p.max_night_continuous_s, texts[1]),
-            ("daily", daily_s, p.max_daily_s, texts[2]),
-        )
-        events += [
-            (pos, _event(batch, pos, key, value, limit, what))
-            for key, value, limit, what in checks
-            if value > limit
-        ]
+        if clock.continuous_s > p.max_continuous_s:
+            event = _event(batch, pos, "continuous", clock.continuous_s, p.max_continuous_s)
+            events.append((pos, event))
+        if clock.night_s > p.max_night_continuous_s:
+            event = _event(batch, pos, "night_continuous", clock.night_s, p.max_night_continuous_s)
+            events.append((pos, event))
+        if clock.driven_us > daily_floor_us and (daily_s := clock.daily_s()) > p.max_daily_s:
+            events.append((pos, _event(batch, pos, "daily", daily_s, p.max_daily_s)))
     return clock.state(), events
 
 

@@ -8,7 +8,7 @@ from geodata.restrictions import RestrictionKind
 from transport.rules.base import RuleEvent, RuleSpec, Text, restriction_event
 
 if TYPE_CHECKING:
-    from transport.rules.base import FixBatch
+    from transport.rules.base import FixBatch, RoadContext
     from transport.rules.params import RuleParams
 
 __all__ = ["KINDS", "RULE", "RULE_ID", "step"]
@@ -30,12 +30,17 @@ def step(
 ) -> tuple[None, list[tuple[int, RuleEvent]]]:
     """Emit one event per fix and forbidden restriction its path or position is in."""
     events = []
-    restrictions = batch.road.compiled.restrictions
+    road = batch.road
     for pos, idx in zip(*(a.tolist() for a in batch.hits_of_kinds(KINDS)), strict=True):
-        name = restrictions[idx].properties.name
-        fact = Text(f"禁行期间驶入：{name.zh}", f"Entered while banned: {name.en}")
+        fact = road.memoized((RULE_ID, idx), _fact, road, idx)
         events.append((pos, restriction_event(RULE_ID, batch, pos, idx, fact=fact)))
     return state, events
+
+
+def _fact(road: RoadContext, idx: int) -> Text:
+    """The fact of entering restriction `idx`."""
+    name = road.compiled.restrictions[idx].properties.name
+    return Text(f"禁行期间驶入：{name.zh}", f"Entered while banned: {name.en}")
 
 
 RULE: RuleSpec[None] = RuleSpec(

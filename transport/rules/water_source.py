@@ -12,7 +12,7 @@ from geodata.restrictions import RestrictionKind
 from transport.rules.base import RuleEvent, RuleSpec, Text, restriction_event
 
 if TYPE_CHECKING:
-    from transport.rules.base import FixBatch
+    from transport.rules.base import FixBatch, RoadContext
     from transport.rules.params import RuleParams
 
 __all__ = ["KINDS", "RULE", "RULE_ID", "step"]
@@ -41,16 +41,21 @@ def step(
 ) -> tuple[None, list[tuple[int, RuleEvent]]]:
     """Emit one event per fix and water-source zone it is in without a valid permit."""
     events = []
-    restrictions = batch.road.compiled.restrictions
+    road = batch.road
     for pos, idx in zip(*(a.tolist() for a in batch.hits_of_kinds(KINDS)), strict=True):
-        p = restrictions[idx].properties
-        level = _LEVEL[p.kind]
-        fact = Text(
-            f"驶入饮用水水源{level.zh}：{p.name.zh}",
-            f"In a drinking-water source {level.en}: {p.name.en}",
-        )
+        fact = road.memoized((RULE_ID, idx), _fact, road, idx)
         events.append((pos, restriction_event(RULE_ID, batch, pos, idx, fact=fact)))
     return state, events
+
+
+def _fact(road: RoadContext, idx: int) -> Text:
+    """The fact of being in water-source zone `idx`."""
+    p = road.compiled.restrictions[idx].properties
+    level = _LEVEL[p.kind]
+    return Text(
+        f"驶入饮用水水源{level.zh}：{p.name.zh}",
+        f"In a drinking-water source {level.en}: {p.name.en}",
+    )
 
 
 RULE: RuleSpec[None] = RuleSpec(
