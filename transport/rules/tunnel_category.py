@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from transport import cargo
+from transport import cargo, goods
 from transport.rules.base import RuleEvent, RuleSpec, Text
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ _LEGAL_BASIS = Text(
 @functools.cache
 def barred_categories(code: str) -> np.ndarray:
     """Return the category codes (1..5 for A..E) a resolved load code may not enter."""
-    tunnel_code = cargo.TunnelCode(code)
+    tunnel_code = goods.TunnelCode(code)
     barred = np.array(
         [
             i + 1
