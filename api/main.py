@@ -13,6 +13,7 @@ from api.routes import (
     alerts,
     auth,
     live,
+    maps,
     positions,
     registries,
     restrictions,
@@ -62,6 +63,7 @@ def create_app(
     app.include_router(alerts.router)
     app.include_router(live.router)
     app.include_router(restrictions.router)
+    app.include_router(maps.router)
     if bus is not None:
         app.state.bus = bus
         app.include_router(

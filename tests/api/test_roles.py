@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from fastapi.testclient import TestClient
 
+from maps import assets
 from tests.api import apps
 from tests.api.apps import Headers, Tenant, record_json
 from tests.api.test_restrictions_api import _layer
@@ -195,6 +196,16 @@ CASES = [
          lambda w: f"/v1/restrictions/{w.layer_id}/versions/1", (*T, 200, 200, 403, 200, 403)),
     Case("GET", "/v1/restrictions/{layer_id}/audit",
          lambda w: f"/v1/restrictions/{w.layer_id}/audit", (*T, 200, 403, 403, 200, 403)),
+    Case("GET", "/maps/static/{name}",
+         lambda w: f"/maps/static/{assets.asset_name(assets.LEAFLET_CSS)}", (200,) * len(ROLES)),
+    Case("GET", "/maps/live", lambda w: "/maps/live", (*T, 200, 200, 403, 403, 403)),
+    Case("GET", "/maps/live/positions.geojson", lambda w: "/maps/live/positions.geojson",
+         (*T, 200, 200, 403, 403, 403)),
+    Case("GET", "/maps/vehicles/{vehicle_id}/playback",
+         lambda w: f"/maps/vehicles/{w.tenant.vehicle_id}/playback", (*T, 200, 200, 403, 403, 403)),
+    Case("GET", "/maps/alerts/{alert_id}/evidence",
+         lambda w: f"/maps/alerts/{w.alert_id}/evidence", (*T, 200, 200, 403, 403, 403)),
+    Case("GET", "/maps/planner", lambda w: "/maps/planner", (*T, 200, 403, 403, 200, 403)),
 ]  # fmt: skip
 
 
