@@ -58,6 +58,7 @@ __all__ = [
     "Restriction",
     "RestrictionKind",
     "RestrictionLayer",
+    "cargo_flags",
     "layer_json_schema",
     "load_layer",
     "write_layer_schema",
@@ -173,6 +174,16 @@ class CargoLike(Protocol):
     def is_explosive_precursor(self) -> bool: ...
 
 
+def cargo_flags(cargo: CargoLike) -> frozenset[str]:
+    """The selector flags a cargo carries (highly toxic, explosive, explosive precursor)."""
+    held = {
+        "highly_toxic": cargo.is_highly_toxic,
+        "explosive": cargo.is_explosive,
+        "explosive_precursor": cargo.is_explosive_precursor,
+    }
+    return frozenset(name for name, is_held in held.items() if is_held)
+
+
 class LocalizedText(BaseModel):
     """A text in Chinese and English."""
 
@@ -232,15 +243,7 @@ class CargoSelector(BaseModel):
 
     def applies_to(self, cargo: CargoLike) -> bool:
         """Tell whether the selector matches a cargo profile."""
-        flags = {
-            name
-            for name, held in (
-                ("highly_toxic", cargo.is_highly_toxic),
-                ("explosive", cargo.is_explosive),
-                ("explosive_precursor", cargo.is_explosive_precursor),
-            )
-            if held
-        }
+        flags = cargo_flags(cargo)
         return self.applies_to_values(
             cargo.classes, un_numbers=cargo.un_numbers, tunnel_code=cargo.tunnel_code, flags=flags
         )

@@ -23,7 +23,7 @@ import shapely
 
 from geodata import restriction_index
 from geodata.restriction_index import CargoKey, CompiledRestrictions
-from geodata.restrictions import RestrictionKind
+from geodata.restrictions import RestrictionKind, cargo_flags
 
 if TYPE_CHECKING:
     from geodata.network import RoadNetwork
@@ -96,15 +96,7 @@ def cargo_key(cargo: CargoProfile | None) -> CargoKey:
     """Return the plain values of a load that the restriction index needs."""
     if cargo is None:
         return CargoKey()
-    flags = {
-        name
-        for name, held in (
-            ("highly_toxic", cargo.is_highly_toxic),
-            ("explosive", cargo.is_explosive),
-            ("explosive_precursor", cargo.is_explosive_precursor),
-        )
-        if held
-    }
+    flags = cargo_flags(cargo)
     return CargoKey(
         classes=frozenset(cargo.hazard_classes),
         un_numbers=frozenset(cargo.un_numbers),
