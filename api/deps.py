@@ -1,4 +1,5 @@
-"""Dependencies of the API handlers as `Annotated` aliases: settings, session, caller, scope.
+"""Dependencies of the API handlers as `Annotated` aliases: settings, session, caller, scope,
+road network.
 
 `scope_of` is the one place a caller's tenant scope is decided; every store query receives it.
 Roles are checked by decorator dependencies: ``dependencies=[Depends(require_role(...))]``.
@@ -6,6 +7,8 @@ Roles are checked by decorator dependencies: ``dependencies=[Depends(require_rol
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -15,11 +18,16 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api import security
+from geodata import sources
+from geodata._errors import NetworkSourceError
+from geodata.network import RoadNetwork
 from transport import goods
 from transport.accounts import Account, Role
 from transport.settings import Settings
 from transport.store import accounts
 
+logger = logging.getLogger(__name__)
+_network_lock = threading.Lock()
 _BEARER = HTTPBearer(auto_error=False, description="Access token from `POST /v1/auth/token`.")
 _UNAUTHENTICATED = "not authenticated: give a valid bearer token / 未认证：请提供有效令牌"
 
@@ -41,6 +49,32 @@ def get_catalogue() -> goods.Catalogue:
     return goods.load_builtin_catalogue()
 
 
+def get_network(request: Request) -> RoadNetwork:
+    """Return the road network the API routes on and draws its maps over.
+
+    ``app.state.network`` when the application was given one (``app.state.map_network`` is
+    still read, for callers that set the old name), else the network of the settings'
+    `network_source` (``HAZMAT_NETWORK``), loaded on the first request that needs it (from the
+    on-disk cache after the first build) and kept for the life of the application; 503 when it
+    cannot be loaded.
+    """
+    state = request.app.state
+    network: RoadNetwork | None = getattr(state, "network", None)
+    if network is not None:
+        return network
+    with _network_lock:
+        network = getattr(state, "network", None) or getattr(state, "map_network", None)
+        if network is None:
+            source = get_app_settings(request).network_source
+            try:
+                network = sources.load_network(source)
+            except NetworkSourceError as err:
+                logger.error("road network %r cannot be loaded: %s", source, err)
+                raise HTTPException(503, detail="road network unavailable / 路网暂不可用") from err
+        state.network = network
+    return network
+
+
 #: Largest id a path or query accepts (PostgreSQL INTEGER), so no input overflows a column.
 MAX_ID = 2**31 - 1
 RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="Record id.")]
@@ -48,6 +82,7 @@ RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="Record id.")]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 CatalogueDep = Annotated[goods.Catalogue, Depends(get_catalogue)]
+NetworkDep = Annotated[RoadNetwork, Depends(get_network)]
 
 
 def account_of_token(session: Session, token: str, *, secret_key: str) -> Account | None:

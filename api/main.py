@@ -17,8 +17,10 @@ from api.routes import (
     positions,
     registries,
     restrictions,
+    routing,
     vehicles,
     waybills,
+    whatif,
 )
 from transport.accounts import Role
 from transport.bus.base import Bus
@@ -64,6 +66,8 @@ def create_app(
     app.include_router(live.router)
     app.include_router(restrictions.router)
     app.include_router(maps.router)
+    app.include_router(routing.router)
+    app.include_router(whatif.router)
     if bus is not None:
         app.state.bus = bus
         app.include_router(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
@@ -18,7 +19,9 @@ class Settings(BaseSettings):
     :func:`get_settings`.
     """
 
-    model_config = SettingsConfigDict(env_prefix="HAZMAT_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="HAZMAT_", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     #: SQLAlchemy URL: the SQLite file is the embedded default, PostgreSQL is production
     #: (``postgresql+psycopg://user@host:5432/hazmat``).
@@ -33,6 +36,17 @@ class Settings(BaseSettings):
     auth_secret_key: SecretStr | None = None
     #: How long an API access token is valid.
     access_token_ttl_s: int = 8 * 3600
+    #: Road network the API routes on and draws its maps over (``HAZMAT_NETWORK``): `default`
+    #: (the embedded extract), an ``.osm.pbf`` / OSM XML / ``.graphml`` file, or an osmnx
+    #: ``place:`` / ``bbox:`` query (see `geodata.sources.load_network`).
+    network_source: str = Field(
+        default="default",
+        min_length=1,
+        validation_alias=AliasChoices("HAZMAT_NETWORK", "network_source"),
+    )
+    #: Folder of the track archive (GeoParquet by day, `geodata.track_archive`); when set, the
+    #: what-if analysis also counts the past trips a proposed restriction would have hit.
+    track_archive: Path | None = None
 
     @field_validator("database_url")
     @classmethod

@@ -11,16 +11,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from geodata import (
-    osm_restrictions,
-    restriction_index,
-    restrictions,
-    route_explain,
-    route_graph,
-    routing,
-    sources,
-)
+from geodata import restrictions, route_explain, routing, sources
 from geodata._errors import NetworkSourceError, RestrictionLayerError
+from transport import route_planning
 from transport._errors import CargoError
 from transport.cargo import CargoProfile
 from transport.rules.base import cargo_key
@@ -84,17 +77,12 @@ def route_trip(
         )
         network = sources.load_network(network_source)
         loaded = [restrictions.load_layer(path) for path in layers or []]
-        if with_osm:
-            loaded.append(osm_restrictions.derive_layer(network))
-        compiled = restriction_index.compile_layers(network, loaded)
-        index = route_graph.build_routing_index(network, compiled)
+        index = route_planning.routing_index(network, loaded, with_osm=with_osm)
         plan = route_explain.plan_route(index, start, end, depart_at, cargo_key(profile))
     except (CargoError, NetworkSourceError, RestrictionLayerError, routing.RoutingError) as err:
         raise _fail(err) from err
     if as_json:
-        out = plan.to_dict()
-        if plan.route is not None:
-            out["geometry"] = routing.route_line(index, plan.route).__geo_interface__
+        out = route_planning.plan_json(index, plan)
         typer.echo(json.dumps(out, ensure_ascii=False, indent=1))
     else:
         console.print(f"network / 路网: {network.name}  cargo / 货物: {', '.join(cargo)} "

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import urllib.parse
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -34,9 +33,16 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AwareDatetime
 
-from api.deps import RecordId, Scope, SessionDep, SettingsDep, account_of_token, scope_of
+from api.deps import (
+    NetworkDep,
+    RecordId,
+    Scope,
+    SessionDep,
+    SettingsDep,
+    account_of_token,
+    scope_of,
+)
 from api.errors import found
-from geodata import sources
 from maps import assets, evidence, live, planner, playback, stored
 from transport import registry
 from transport.accounts import Account, Role
@@ -48,7 +54,6 @@ if TYPE_CHECKING:
     import folium
     from sqlalchemy.orm import Session
 
-    from geodata.network import RoadNetwork
     from geodata.restrictions import Restriction
 
 logger = logging.getLogger(__name__)
@@ -82,7 +87,6 @@ _UNAUTHENTICATED = (
     "not authenticated: give a valid bearer token or ?access_token= / 未认证：请提供有效令牌"
 )
 _BEARER = HTTPBearer(auto_error=False, description="Access token from `POST /v1/auth/token`.")
-_network_lock = threading.Lock()
 
 AccessToken = Annotated[
     str | None,
@@ -141,22 +145,6 @@ def get_page_scope(account: PageAccount) -> Scope:
 PageScope = Annotated[Scope, Depends(get_page_scope)]
 SUPERVISORS = Depends(require_page_role(Role.POLICE, Role.CARRIER))
 PLANNERS = Depends(require_page_role(Role.PLANNER, Role.POLICE))
-
-
-def map_network(request: Request) -> RoadNetwork:
-    """Return the road network the maps draw as their base layer.
-
-    ``app.state.map_network`` when the application was given one, else the embedded default
-    network, loaded on the first map request (from the on-disk cache after the first build).
-    """
-    network: RoadNetwork | None = getattr(request.app.state, "map_network", None)
-    if network is None:
-        with _network_lock:
-            network = getattr(request.app.state, "map_network", None)
-            if network is None:
-                network = sources.load_network(sources.DEFAULT_SOURCE)
-                request.app.state.map_network = network
-    return network
 
 
 def _page(m: folium.Map) -> HTMLResponse:
@@ -265,7 +253,11 @@ def read_map_asset(
 
 @router.get("/live", response_class=HTMLResponse, dependencies=[SUPERVISORS])
 def read_live_map(
-    request: Request, session: SessionDep, scope: PageScope, token: PageToken
+    request: Request,
+    session: SessionDep,
+    scope: PageScope,
+    token: PageToken,
+    network: NetworkDep,
 ) -> HTMLResponse:
     """The supervisor's live map: police every vehicle, a carrier its own; refreshes itself.
 
@@ -277,7 +269,7 @@ def read_live_map(
     now = dt.datetime.now(dt.UTC)
     positions, shown, infos = _live_scene(session, scope, now, params)
     m = live.live_map(
-        map_network(request),
+        network,
         positions=positions,
         restrictions=_layer_restrictions(session),
         alerts=[stored.alert_of(a) for a in shown],
@@ -325,7 +317,7 @@ def _period(
     "/vehicles/{vehicle_id}/playback", response_class=HTMLResponse, dependencies=[SUPERVISORS]
 )
 def read_playback_map(
-    request: Request,
+    network: NetworkDep,
     session: SessionDep,
     settings: SettingsDep,
     scope: PageScope,
@@ -351,7 +343,7 @@ def read_playback_map(
     key = points[-1].vehicle_key
     info = _vehicle_infos(session, scope, [(key, vehicle_id)])[key]
     m = playback.playback_map(
-        map_network(request),
+        network,
         stored.fixes_frame(points),
         vehicle=info,
         alerts=[stored.alert_of(a) for a in shown],
@@ -362,7 +354,7 @@ def read_playback_map(
 
 @router.get("/alerts/{alert_id}/evidence", response_class=HTMLResponse, dependencies=[SUPERVISORS])
 def read_evidence_map(
-    request: Request,
+    network: NetworkDep,
     session: SessionDep,
     settings: SettingsDep,
     scope: PageScope,
@@ -381,7 +373,7 @@ def read_evidence_map(
     )
     info = _vehicle_infos(session, scope, [(alert.vehicle_key, alert.vehicle_id)])
     m = evidence.evidence_map(
-        map_network(request),
+        network,
         stored.alert_of(alert),
         restrictions=_layer_restrictions(session),
         vehicle=info[alert.vehicle_key],
@@ -393,14 +385,14 @@ def read_evidence_map(
 
 @router.get("/planner", response_class=HTMLResponse, dependencies=[PLANNERS])
 def read_planner_map(
-    request: Request,
+    network: NetworkDep,
     session: SessionDep,
     settings: SettingsDep,
     at: Annotated[AwareDatetime | None, Query(description="Moment shown (default: now).")] = None,
 ) -> HTMLResponse:
     """The restriction layers in force (not retired), styled as in force at `at` or not."""
     m = planner.planner_map(
-        map_network(request),
+        network,
         _layer_restrictions(session),
         at=at or dt.datetime.now(dt.UTC),
         time_zone=settings.local_timezone,

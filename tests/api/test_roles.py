@@ -18,6 +18,7 @@ from maps import assets
 from tests.api import apps
 from tests.api.apps import Headers, Tenant, record_json
 from tests.api.test_restrictions_api import _layer
+from tests.geodata.routing_fixtures import feature, ladder
 from tests.transport import alert_events, fleet
 from transport.accounts import Role
 from transport.fixes import Fix
@@ -33,6 +34,7 @@ class World:
 
     def __init__(self, client: TestClient) -> None:
         self.client = client
+        client.app.state.network = ladder()  # type: ignore[attr-defined]  # routes and maps
         admin = apps.add_account(client, Role.ADMIN)
         self.tenant: Tenant = apps.new_tenant(client, admin)
         self.headers: dict[str, Headers] = {
@@ -65,6 +67,20 @@ class World:
             assert self.client.post(path, json={}, headers=self.tenant.headers).status_code == 200
         return waybill_id
 
+    def ladder_waybill(self) -> int:
+        """A new draft waybill of the tenant between two points of the ladder network."""
+        vehicle = self.client.post(
+            "/v1/vehicles",
+            json=record_json(fleet.vehicle(self.tenant.carrier_id)),
+            headers=self.tenant.headers,
+        ).json()
+        places = {
+            "loading_place": {"name": "油库", "lon": 114.0, "lat": 22.5},
+            "unloading_place": {"name": "加油站", "lon": 114.03, "lat": 22.5},
+        }
+        waybill = apps.create_waybill(self.client, self.tenant, vehicle_id=vehicle["id"], **places)
+        return int(waybill["id"])
+
     def alert(self) -> int:
         """A new alert of the tenant's vehicle."""
         [stored] = apps.record_alerts(self.client, [alert_events.opened(self.tenant.plate)])
@@ -94,6 +110,11 @@ class Case:
 def _csv(world: World) -> str:
     response = world.client.get("/v1/registry/people.csv", headers=world.tenant.headers)
     return response.text
+
+
+def _load(**fields: Any) -> dict[str, Any]:
+    return {"depart_at": "2025-10-15T12:00:00+08:00",
+            "cargo": [{"un_number": "1203", "quantity": 20}]} | fields  # fmt: skip
 
 
 T = (401,)  # anonymous
@@ -156,6 +177,17 @@ CASES = [
                          "loading_at": fleet.LOADING_AT.isoformat(), "loaded_as_stated": True}),
     Case("GET", "/v1/waybills/{waybill_id}/loading-checks",
          lambda w: f"/v1/waybills/{w.waybill_id}/loading-checks", (*T, 200, 200, 200, 403, 403)),
+    Case("POST", "/v1/waybills/{waybill_id}/route",
+         lambda w: f"/v1/waybills/{w.ladder_waybill()}/route", (*T, 403, 200, 403, 403, 403)),
+    Case("POST", "/v1/routes", lambda w: "/v1/routes", (*T, 200, 200, 403, 200, 403),
+         body=lambda w: _load(origin={"lon": 114.0, "lat": 22.5},
+                              destination={"lon": 114.03, "lat": 22.5})),
+    Case("POST", "/v1/routes/check", lambda w: "/v1/routes/check", (*T, 200, 200, 403, 200, 403),
+         body=lambda w: _load(route={"type": "LineString",
+                                     "coordinates": [[114.0, 22.5], [114.03, 22.5]]})),
+    Case("POST", "/v1/whatif", lambda w: "/v1/whatif", (*T, 403, 403, 403, 200, 403),
+         body=lambda w: {"restriction": feature("proposed", "forbidden_segment",
+                                                osm_way_ids=[12])}),
     Case("GET", "/v1/alerts", lambda w: "/v1/alerts", (*T, 200, 200, 403, 403, 403)),
     *[
         Case("GET", f"/v1/alerts/{{alert_id}}{tail}",

@@ -36,6 +36,8 @@ __all__ = [
     "list_waybills",
     "load_parties",
     "lock_waybill_row",
+    "route_refusal",
+    "set_planned_route",
 ]
 
 logger = logging.getLogger(__name__)
@@ -351,6 +353,57 @@ def apply_event(
     except (TransitionError, ConflictError):
         session.refresh(row)
         raise
+    return _to_waybill(row)
+
+
+#: States in which a waybill's planned route may still be replaced (before departure).
+ROUTABLE_STATES = frozenset(
+    {WaybillState.DRAFT, WaybillState.DISPATCHED, WaybillState.LOADING_CHECKED}
+)
+
+
+def route_refusal(state: WaybillState) -> Reason | None:
+    """Why a waybill in `state` may not get a new planned route; None when it may."""
+    if state in ROUTABLE_STATES:
+        return None
+    return Reason(
+        "state",
+        "route_fixed",
+        f"the route of a waybill in state {state.value!r} can no longer change",
+        "运单已发车或已结束，不能再更改路线",
+    )
+
+
+def set_planned_route(
+    session: Session,
+    *,
+    waybill_id: int,
+    route_wkt: str,
+    carrier_id: int | None = None,
+    all_carriers: bool = False,
+) -> Waybill | None:
+    """Store a WGS-84 LineString as the waybill's approved (planned) route; None when unknown.
+
+    Route-deviation checks read it from then on.
+
+    Raises
+    ------
+    TransitionError
+        When the waybill has departed or ended (its route no longer changes).
+    """
+    route_wkt = waybills.parse_route(route_wkt)
+    row = lock_waybill_row(
+        session, waybill_id=waybill_id, carrier_id=carrier_id, all_carriers=all_carriers
+    )
+    if row is None:
+        return None
+    refusal = route_refusal(WaybillState(row.state))
+    if refusal is not None:
+        raise TransitionError([refusal])
+    with session.begin_nested():
+        row.planned_route_wkt = route_wkt
+        session.flush()
+    logger.info("waybill %s: planned route stored", waybill_id)
     return _to_waybill(row)
 
 
