@@ -1,8 +1,10 @@
 """`hazmat gateway` and `hazmat worker`: the live pipeline's processes.
 
-With ``--redis`` the gateway only publishes and workers run as their own processes
-(``hazmat worker --shards 0,1``); without it the gateway runs on the in-process bus with an
-embedded worker storing fixes to the SQLite file ``--db``.
+With ``--redis`` the gateway only publishes (and sends the drivers' reminders queued for it)
+and workers run as their own processes (``hazmat worker --shards 0,1``); without it the gateway
+runs on the in-process bus with an embedded worker storing fixes to the SQLite file ``--db``.
+A worker given ``--network`` (and ``--layers``) also matches, runs the rules and records alerts
+in ``--database``; without ``--network`` those steps are absent.
 """
 
 from __future__ import annotations
@@ -17,9 +19,13 @@ from typing import Annotated
 
 import typer
 
+from geodata import restrictions, sources
+from geodata.matching.matcher import MatchParams
 from transport.bus import batching, memory, redis_streams
-from transport.gateway import jt808_server
-from transport.pipeline import checkpoint, fix_store, service
+from transport.gateway import jt808_server, reminder_desk
+from transport.pipeline import chain, checkpoint, fix_store, live_monitoring, service
+from transport.settings import get_settings
+from transport.store.engine import migrate
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +44,12 @@ ShardCountOption = Annotated[
 ]
 DbOption = Annotated[Path, typer.Option("--db", help="SQLite file the fixes are stored in.")]
 PrefixOption = Annotated[str, typer.Option("--prefix", help="Redis key prefix.")]
+DEFAULT_MATCH_LAG = 2
+
+
+def default_name() -> str:
+    """A process name unique on this deployment: host and process id."""
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 def stop_on_signals(stop: asyncio.Event) -> None:
@@ -70,12 +82,21 @@ def gateway(
     db: DbOption = DEFAULT_DB,
     idle_timeout_s: Annotated[float, typer.Option(help="Close silent connections.")] = 180.0,
     max_connections: Annotated[int, typer.Option(help="Refuse connections beyond.")] = 20_000,
+    gateway_id: Annotated[
+        str | None, typer.Option(help="Id of this gateway for driver reminders (unique).")
+    ] = None,
+    prefix: PrefixOption = "hazmat",
 ) -> None:
     """Run the JT/T 808 gateway / 运行 JT/T 808 接入网关."""
     options = jt808_server.ServerOptions(
         idle_timeout_s=idle_timeout_s, max_connections=max_connections
     )
-    asyncio.run(_serve_gateway(host, port, options, redis_url=redis_url, n_shards=n_shards, db=db))
+    asyncio.run(
+        _serve_gateway(
+            host, port, options, redis_url=redis_url, n_shards=n_shards, db=db,
+            gateway_id=gateway_id or default_name(), prefix=prefix,
+        )
+    )  # fmt: skip
 
 
 async def _serve_gateway(
@@ -86,6 +107,8 @@ async def _serve_gateway(
     redis_url: str | None,
     n_shards: int,
     db: Path,
+    gateway_id: str,
+    prefix: str,
 ) -> None:
     """Serve until SIGINT or SIGTERM, then shut down in order."""
     stop = asyncio.Event()
@@ -93,7 +116,7 @@ async def _serve_gateway(
     bus: memory.MemoryBus | redis_streams.RedisStreamsBus
     embedded: asyncio.Task[object] | None = None
     if redis_url:
-        bus = redis_streams.RedisStreamsBus(redis_url, n_shards=n_shards)
+        bus = redis_streams.RedisStreamsBus(redis_url, n_shards=n_shards, prefix=prefix)
     else:
         bus = memory.MemoryBus(n_shards=n_shards)
         embedded = asyncio.create_task(
@@ -106,10 +129,16 @@ async def _serve_gateway(
         )
     publisher = batching.BatchingPublisher(bus)
     server = jt808_server.Jt808Server(publisher, options=options)
+    desk = None
+    if redis_url:
+        desk = reminder_desk.ReminderDesk(server, redis_url, gateway_id=gateway_id, prefix=prefix)
+        await desk.start()
     await server.start(host, port)
     typer.echo(f"JT/T 808 gateway on {host}:{server.port} ({'redis' if redis_url else 'embedded'})")
     await stop.wait()
     await server.shutdown()
+    if desk is not None:
+        await desk.close()
     await publisher.close()
     if embedded is not None:
         await embedded
@@ -128,19 +157,89 @@ def worker(
         int | None, typer.Option(help="Claim others' pending messages idle this long.")
     ] = None,
     prefix: PrefixOption = "hazmat",
+    network_source: Annotated[
+        str | None,
+        typer.Option("--network", help="Network source: match and run the rules on it."),
+    ] = None,
+    layers: Annotated[
+        list[Path] | None, typer.Option("--layers", help="Restriction layer GeoJSON (repeat).")
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            help="Database of waybills, alerts and tracks (default: HAZMAT_DATABASE_URL).",
+        ),
+    ] = None,
+    store_track: Annotated[
+        bool, typer.Option("--track/--no-track", help="Store matched positions as track points.")
+    ] = True,
+    match_lag: Annotated[
+        int, typer.Option(min=0, help="Fixes the online matcher waits for before deciding.")
+    ] = DEFAULT_MATCH_LAG,
+    context_ttl_s: Annotated[
+        float, typer.Option(min=0.0, help="Seconds a vehicle's waybill context is reused.")
+    ] = 30.0,
+    alert_update_interval_s: Annotated[
+        float,
+        typer.Option(min=0.0, help="Fix time between two writes of an open alert's updates."),
+    ] = live_monitoring.DEFAULT_UPDATE_INTERVAL_S,
 ) -> None:
     """Run a pipeline worker on the Redis bus / 运行流水线处理进程."""
     if not redis_url:
         msg = "a worker process needs --redis (or HAZMAT_REDIS_URL)"
         raise typer.BadParameter(msg)
+    if layers and network_source is None:
+        msg = "--layers needs --network"
+        raise typer.BadParameter(msg)
     owned = parse_shards(shards, n_shards)
-    consumer_name = name or f"{socket.gethostname()}-{os.getpid()}"
-    asyncio.run(
-        _run_worker(
-            redis_url, owned, n_shards=n_shards, db=db, name=consumer_name,
-            batch_size=batch_size, lease_ttl_ms=lease_ttl_ms, claim_idle_ms=claim_idle_ms,
-            prefix=prefix,
-        )
+    consumer_name = name or default_name()
+    monitoring = None
+    if network_source is not None:
+        monitoring = _open_monitoring(
+            network_source, layers or [], database_url=database_url, redis_url=redis_url,
+            prefix=prefix, store_track=store_track, match_lag=match_lag,
+            context_ttl_s=context_ttl_s, update_interval_s=alert_update_interval_s,
+        )  # fmt: skip
+    try:
+        asyncio.run(
+            _run_worker(
+                redis_url, owned, n_shards=n_shards, db=db, name=consumer_name,
+                batch_size=batch_size, lease_ttl_ms=lease_ttl_ms, claim_idle_ms=claim_idle_ms,
+                prefix=prefix, monitoring=monitoring.setup if monitoring else None,
+            )
+        )  # fmt: skip
+    finally:
+        if monitoring is not None:
+            monitoring.close()
+
+
+def _open_monitoring(
+    network_source: str,
+    layer_paths: list[Path],
+    *,
+    database_url: str | None,
+    redis_url: str,
+    prefix: str,
+    store_track: bool,
+    match_lag: int,
+    context_ttl_s: float,
+    update_interval_s: float,
+) -> live_monitoring.LiveMonitoring:
+    """Load the network and layers, open the database; exit with a message on bad input."""
+    settings = get_settings()
+    url = database_url or settings.database_url
+    try:
+        network = sources.load_network(network_source)
+        layers = [restrictions.load_layer(path) for path in layer_paths]
+    except (OSError, ValueError) as err:  # network source and layer errors refine ValueError
+        raise typer.BadParameter(str(err)) from err
+    if settings.auto_migrate:
+        migrate(url)
+    return live_monitoring.open_monitoring(
+        network, layers, database_url=url, redis_url=redis_url,
+        match_params=MatchParams(lag=match_lag), prefix=prefix, store_track=store_track,
+        context_ttl_s=context_ttl_s, update_interval_s=update_interval_s,
     )  # fmt: skip
 
 
@@ -155,6 +254,7 @@ async def _run_worker(
     lease_ttl_ms: int,
     claim_idle_ms: int | None,
     prefix: str,
+    monitoring: chain.MonitoringSetup | None,
 ) -> None:
     """Consume until SIGINT or SIGTERM."""
     stop = asyncio.Event()
@@ -165,11 +265,13 @@ async def _run_worker(
     )
     store = fix_store.SqliteFixStore(db)
     checkpoints = checkpoint.RedisCheckpointStore(redis_url, prefix=prefix)
-    typer.echo(f"worker {name} for shards {shards} of {n_shards}", err=True)
+    mode = "monitoring" if monitoring is not None else "store only"
+    typer.echo(f"worker {name} for shards {shards} of {n_shards} ({mode})", err=True)
     try:
         stats = await service.run_worker(
-            consumer, fix_store=store, checkpoints=checkpoints, stop=stop, batch_size=batch_size
-        )
+            consumer, fix_store=store, checkpoints=checkpoints, stop=stop,
+            batch_size=batch_size, monitoring=monitoring,
+        )  # fmt: skip
         typer.echo(f"worker {name} stopped: {stats.summary()}", err=True)
     finally:
         checkpoints.close()

@@ -45,10 +45,12 @@ __all__ = [
     "SetParameters",
     "Status",
     "TerminalReply",
+    "TextMessage",
     "UnknownMessage",
     "WaybillUpload",
     "decode",
     "encode",
+    "encode_id",
 ]
 
 V2013 = frames.Version.V2013
@@ -321,6 +323,42 @@ class SetParameters:
         return _uint(len(self.parameters), 1) + b"".join(items)
 
 
+_TEXT_MAX_BYTES = frames.MAX_BODY_BYTES - 2
+
+
+@dataclass(frozen=True)
+class TextMessage:
+    """0x8300 platform text to the terminal: flags, text type (2019 only) and GBK text.
+
+    Flag bits: 2013 has 0 emergency, 2 display, 3 TTS read-out, 4 advertising screen, 5 CAN
+    fault code; 2019 moves emergency to bit 1 and makes bit 0 "service". The text type (2019)
+    is 1 notice, 2 service; a 2013 body has none and reads as 1.
+    """
+
+    MESSAGE_ID: ClassVar[int] = 0x8300
+    DISPLAY: ClassVar[int] = 1 << 2
+    TTS: ClassVar[int] = 1 << 3
+    flags: int
+    text: str
+    text_type: int = 1
+
+    @classmethod
+    def from_body(cls, reader: fields.Reader, version: frames.Version) -> TextMessage:
+        """Read the body in the layout of `version`."""
+        flags = reader.uint(1)
+        text_type = 1 if version is V2013 else reader.uint(1)
+        return cls(flags, reader.text(field="text"), text_type)
+
+    def to_body(self, version: frames.Version) -> bytes:
+        """Write the body; refuse a text longer than one frame can carry."""
+        text = fields.pack_text(self.text)
+        if len(text) > _TEXT_MAX_BYTES:
+            msg = f"`text` takes {len(text)} GBK bytes, more than the {_TEXT_MAX_BYTES} allowed"
+            raise ValueError(msg)
+        head = _uint(self.flags, 1) + (b"" if version is V2013 else _uint(self.text_type, 1))
+        return head + text
+
+
 @dataclass(frozen=True)
 class UnknownMessage:
     """A message id this codec does not read, with its body kept as is."""
@@ -345,6 +383,7 @@ Message = (
     | LocationBatch
     | WaybillUpload
     | SetParameters
+    | TextMessage
     | UnknownMessage
 )
 
@@ -361,6 +400,7 @@ _READERS: dict[int, _BodyReader] = {
     LocationBatch.MESSAGE_ID: LocationBatch.from_body,
     WaybillUpload.MESSAGE_ID: WaybillUpload.from_body,
     SetParameters.MESSAGE_ID: SetParameters.from_body,
+    TextMessage.MESSAGE_ID: TextMessage.from_body,
 }
 
 
@@ -432,6 +472,11 @@ def encode(
         protocol_version=protocol_version if version is V2019 else None,
     )
     return frames.encode_frame(frames.Frame(header, message.to_body(version)))
+
+
+def encode_id(message: Message) -> int:
+    """Return the id a message is sent under."""
+    return _message_id(message)
 
 
 def _message_id(message: Message) -> int:

@@ -7,6 +7,10 @@ while too many frames wait and resumes when the queue has drained; writing waits
 transport's buffer is full. Nothing a terminal sends raises out of the protocol: a frame that
 cannot be read is answered with result 2 (malformed) when its header is readable, otherwise
 dropped and counted; an unknown message id is answered with result 3 (unsupported).
+
+The server knows which connection holds each signed-in vehicle, so the platform can send it
+messages (`send_to_vehicle`, e.g. the 0x8300 driver reminders); observers hear of sign-ins,
+sign-outs and the terminals' general replies (0x0001).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ if TYPE_CHECKING:
 
     from transport.gateway.terminal_registry import Terminal, TerminalRegistry
 
-__all__ = ["Jt808Connection", "Jt808Server", "ServerOptions"]
+__all__ = ["Jt808Connection", "Jt808Server", "ServerOptions", "TerminalObserver"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +47,22 @@ class Publisher(Protocol):
 
     async def publish(self, fixes: Sequence[fixes.Fix]) -> None:
         """Return once the bus holds the fixes."""
+        ...
+
+
+class TerminalObserver(Protocol):
+    """Told what signed-in terminals do; called in the event loop, must not block."""
+
+    def on_signed_in(self, vehicle_id: str, phone: str) -> None:
+        """A terminal authenticated for a vehicle."""
+        ...
+
+    def on_signed_out(self, vehicle_id: str, phone: str) -> None:
+        """The terminal of a vehicle logged out or its connection closed."""
+        ...
+
+    def on_terminal_reply(self, vehicle_id: str, phone: str, reply: messages.TerminalReply) -> None:
+        """A signed-in terminal answered a platform message (0x0001)."""
         ...
 
 
@@ -89,6 +109,9 @@ class Jt808Server:
         self.stats: collections.Counter[str] = collections.Counter()
         self.connections: set[Jt808Connection] = set()
         self.tasks: set[asyncio.Task[None]] = set()
+        self.observers: list[TerminalObserver] = []
+        #: Signed-in vehicles: vehicle id -> (connection, terminal phone).
+        self.vehicles: dict[str, tuple[Jt808Connection, str]] = {}
         self._server: asyncio.Server | None = None
 
     @property
@@ -104,6 +127,28 @@ class Jt808Server:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(lambda: Jt808Connection(self), host, port)
         logger.info("JT/T 808 gateway listening on %s:%s", host, self.port)
+
+    async def send_to_vehicle(self, vehicle_id: str, message: messages.Message) -> int | None:
+        """Send a platform message to a signed-in vehicle; return its serial (None: offline)."""
+        held = self.vehicles.get(vehicle_id)
+        if held is None:
+            return None
+        connection, phone = held
+        return await connection.send_to_terminal(phone, message)
+
+    def signed_in(self, connection: Jt808Connection, terminal: Terminal, phone: str) -> None:
+        """Note that a vehicle is reachable through `connection`; tell the observers."""
+        self.vehicles[terminal.vehicle_id] = (connection, phone)
+        for observer in self.observers:
+            observer.on_signed_in(terminal.vehicle_id, phone)
+
+    def signed_out(self, connection: Jt808Connection, terminal: Terminal, phone: str) -> None:
+        """Forget a vehicle's connection (unless it has signed in again elsewhere)."""
+        if self.vehicles.get(terminal.vehicle_id, (None, ""))[0] is not connection:
+            return
+        del self.vehicles[terminal.vehicle_id]
+        for observer in self.observers:
+            observer.on_signed_out(terminal.vehicle_id, phone)
 
     def keep_task(self, task: asyncio.Task[None]) -> None:
         """Hold a reference to a task until it is done."""
@@ -141,6 +186,8 @@ class Jt808Connection(asyncio.Protocol):
         self.splitter = frames.FrameSplitter()
         self.inbox: collections.deque[bytes] = collections.deque()
         self.authenticated: dict[str, Terminal] = {}
+        #: The last header of each authenticated phone: its protocol version for our messages.
+        self.headers: dict[str, frames.Header] = {}
         self.next_serial = 0
         self.is_closing = False
         self.is_reading_paused = False
@@ -190,6 +237,8 @@ class Jt808Connection(asyncio.Protocol):
         if self._idle_timer is not None:
             self._idle_timer.cancel()
         self.server.connections.discard(self)
+        for phone, terminal in list(self.authenticated.items()):
+            self.server.signed_out(self, terminal, phone)
 
     def pause_writing(self) -> None:
         """The transport's buffer is full: hold replies."""
@@ -300,10 +349,12 @@ class Jt808Connection(asyncio.Protocol):
                 await self._reply(header, Result.OK)
             case messages.Logout():
                 await self.server.registry.deregister(header.phone)
-                self.authenticated.pop(header.phone, None)
+                terminal = self.authenticated.pop(header.phone, None)
+                if terminal is not None:
+                    self.server.signed_out(self, terminal, header.phone)
                 await self._reply(header, Result.OK)
             case messages.TerminalReply():
-                pass  # acknowledgements of platform messages; recorded by the reminder work
+                self._on_terminal_reply(header, message)
             case messages.LocationReport() | messages.LocationBatch() | messages.WaybillUpload():
                 await self._on_data(header, message)
             case _:
@@ -328,8 +379,20 @@ class Jt808Connection(asyncio.Protocol):
             await self._reply(header, Result.FAILURE)
             return
         self.authenticated[header.phone] = terminal
+        self.headers[header.phone] = header
         self.stats["auth.ok"] += 1
         await self._reply(header, Result.OK)
+        self.server.signed_in(self, terminal, header.phone)
+
+    def _on_terminal_reply(self, header: frames.Header, reply: messages.TerminalReply) -> None:
+        """Pass a signed-in terminal's answer to a platform message on to the observers."""
+        terminal = self.authenticated.get(header.phone)
+        if terminal is None:
+            self.stats["terminal_replies.unauthenticated"] += 1
+            return
+        self.stats["terminal_replies"] += 1
+        for observer in self.server.observers:
+            observer.on_terminal_reply(terminal.vehicle_id, header.phone, reply)
 
     async def _on_data(
         self,
@@ -391,21 +454,32 @@ class Jt808Connection(asyncio.Protocol):
         self.stats[f"replies.{result.name.lower()}"] += 1
         await self._send(header, messages.PlatformReply(header.serial, header.message_id, result))
 
-    async def _send(self, header: frames.Header, message: messages.Message) -> None:
-        """Write a message to the terminal in its protocol version, with the next serial."""
+    async def send_to_terminal(self, phone: str, message: messages.Message) -> int | None:
+        """Send a platform message to an authenticated phone; return its serial (None: lost)."""
+        header = self.headers.get(phone)
+        if header is None:
+            return None
+        self.stats[f"sent.0x{messages.encode_id(message):04X}"] += 1
+        return await self._send(header, message)
+
+    async def _send(self, header: frames.Header, message: messages.Message) -> int | None:
+        """Write a message to the terminal in its protocol version, with the next serial;
+        return the serial, None when the connection is gone."""
         await self._writable.wait()
         if self.transport is None or self.transport.is_closing():
             self.stats["replies_lost"] += 1
-            return
+            return None
+        serial = self.next_serial
         data = messages.encode(
             message,
             version=header.version,
             phone=header.phone,
-            serial=self.next_serial,
+            serial=serial,
             protocol_version=header.protocol_version or 1,
         )
         self.next_serial = (self.next_serial + 1) & MAX_SERIAL
         self.transport.write(data)
+        return serial
 
 
 def _salvage_header(raw: bytes) -> frames.Header | None:

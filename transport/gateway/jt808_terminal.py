@@ -1,7 +1,9 @@
 """A JT/T 808 terminal over asyncio TCP: for the simulator, the replay of captures and tests.
 
 It registers, authenticates and reports locations like a vehicle terminal, and waits for the
-platform's reply to each request, matched by serial number.
+platform's reply to each request, matched by serial number. Messages the platform sends on its
+own (a 0x8300 text, a 0x8103 parameter setting) are kept in `received` and, like a real
+terminal, answered with a general reply (0x0001) carrying their serial.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class TerminalClient:
         self.reply_timeout_s = reply_timeout_s
         self.next_serial = 0
         self.unmatched: list[messages.Message] = []
+        self.received: list[messages.Message] = []
+        self.received_event = asyncio.Event()
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._waiting: dict[int, asyncio.Future[Reply]] = {}
@@ -97,11 +101,15 @@ class TerminalClient:
         while chunk := await self._reader.read(65536):
             for raw in splitter.feed(chunk):
                 try:
-                    message = messages.decode(frames.decode_frame(raw))
+                    frame = frames.decode_frame(raw)
+                    message = messages.decode(frame)
                 except GatewayError as err:
                     logger.warning("terminal %s got an unreadable frame: %s", self.phone, err)
                     continue
                 serial = getattr(message, "reply_serial", None)
+                if serial is None:
+                    await self._answer(frame.header, message)
+                    continue
                 done = self._waiting.get(serial) if serial is not None else None
                 if done is not None and not done.done():
                     done.set_result(message)  # type: ignore[arg-type]
@@ -110,3 +118,14 @@ class TerminalClient:
         for done in self._waiting.values():
             if not done.done():
                 done.set_exception(ConnectionError("the platform closed the connection"))
+
+    async def _answer(self, header: frames.Header, message: messages.Message) -> None:
+        """Keep a platform-initiated message and acknowledge it with 0x0001 (result OK)."""
+        self.received.append(message)
+        self.received_event.set()
+        reply = messages.TerminalReply(header.serial, header.message_id, messages.ReplyResult.OK)
+        serial = self.next_serial
+        self.next_serial = (self.next_serial + 1) & 0xFFFF
+        await self.send_raw(
+            messages.encode(reply, version=self.version, phone=self.phone, serial=serial)
+        )

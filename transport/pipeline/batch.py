@@ -88,8 +88,9 @@ class VehicleState:
 class Batch:
     """Fixes being processed, the states of their vehicles, and the fixes dropped so far.
 
-    `matched` holds the fixes the matcher has decided (a few fixes behind `fixes`, by its lag)
-    and `alert_events` the alert changes the rules made of them.
+    `matched` holds the fixes the live matcher has decided (a few fixes behind `fixes`, by its
+    lag) and `alert_events` the alert changes the rules made of them; `backfill_matched` holds
+    the late back-fill fixes matched in their own pass, which the rules never see.
     """
 
     fixes: tuple[Fix, ...]
@@ -97,6 +98,14 @@ class Batch:
     dropped: tuple[tuple[str, Fix], ...] = ()
     matched: tuple[MatchedFix, ...] = ()
     alert_events: tuple[AlertEvent, ...] = ()
+    backfill_matched: tuple[MatchedFix, ...] = ()
+
+    def is_late(self, fix: Fix) -> bool:
+        """Whether a fix is back-fill older than its vehicle's live stream (flagged by `order`)."""
+        state = self.states.get(fix.vehicle_id)
+        if not fix.is_backfill or state is None or state.last_fix_us is None:
+            return False
+        return epoch_us(fix.fix_at) < state.last_fix_us
 
     def state_of(self, vehicle_id: str) -> VehicleState | None:
         """Return the checkpointed state of a vehicle, None for a vehicle never seen."""

@@ -1,8 +1,9 @@
 """The order of the worker's steps: reading this tuple is reading the data flow.
 
-With monitoring set up, the fixes are matched and the rules run before the state advances, and
-the results are published once the fixes are stored; without it those steps are absent.
-Still to come: ``attach_context`` from the waybill store (today a `VehicleDirectory`).
+With monitoring set up, the fixes are matched (late back-fill in a pass of its own) and the
+rules run before the state advances, and the results are published once the fixes are stored;
+without it those steps are absent. The rules read each vehicle's context from the
+`VehicleDirectory` (the waybill store in production, `store_directory.StoreDirectory`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from transport.pipeline.steps import (
     deduplicate,
     evaluate_rules,
     match,
+    match_backfill,
     order,
     publish,
     store,
@@ -68,6 +70,7 @@ def build_chain(
     if monitoring is not None:
         matching = (
             match.Match(monitoring.network, monitoring.match_params),
+            match_backfill.MatchBackfill(monitoring.network, monitoring.match_params),
             evaluate_rules.EvaluateRules(monitoring.road, monitoring.directory),
         )
         publishing = (

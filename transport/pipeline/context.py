@@ -18,7 +18,12 @@ class VehicleDirectory(Protocol):
     """Source of vehicle contexts (in memory for the demo; the waybill store in production)."""
 
     def context_of(self, vehicle_id: str) -> VehicleContext:
-        """The vehicle's context; an unknown vehicle is an empty vehicle (no cargo)."""
+        """The vehicle's context; an unknown vehicle is an empty vehicle (no cargo).
+
+        Asked once per batch for each vehicle in it: the same object back means nothing
+        changed, so a directory should answer from memory and return a new context only when
+        the vehicle's trip changed.
+        """
         ...
 
 
@@ -30,4 +35,7 @@ class StaticDirectory:
 
     def context_of(self, vehicle_id: str) -> VehicleContext:
         """The vehicle's context, or an empty vehicle when it is not listed."""
-        return self.contexts.get(vehicle_id) or VehicleContext(vehicle_id)
+        context = self.contexts.get(vehicle_id)
+        if context is None:
+            context = self.contexts[vehicle_id] = VehicleContext(vehicle_id)
+        return context

@@ -25,13 +25,16 @@ async def run_worker(
     checkpoints: CheckpointStore,
     stop: asyncio.Event,
     batch_size: int = runner.DEFAULT_BATCH_SIZE,
+    monitoring: chain.MonitoringSetup | None = None,
 ) -> runner.RunnerStats:
     """Process what `consumer` reads through the chain until `stop` is set; return the counts.
 
-    The batch in hand is finished and acknowledged before returning; then the consumer is
-    closed, which hands its shards to a stand-by worker at once.
+    With `monitoring` the fixes are matched, the rules run and alerts go to its sinks;
+    without it the worker only deduplicates, orders and stores. The batch in hand is finished
+    and acknowledged before returning; then the consumer is closed, which hands its shards to
+    a stand-by worker at once.
     """
-    steps = chain.build_chain(fix_store=fix_store, checkpoints=checkpoints)
+    steps = chain.build_chain(fix_store=fix_store, checkpoints=checkpoints, monitoring=monitoring)
     worker = runner.Runner(consumer, steps, checkpoints=checkpoints, batch_size=batch_size)
     logger.info("worker %s started", consumer.name)
     try:

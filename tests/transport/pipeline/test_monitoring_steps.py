@@ -117,7 +117,8 @@ def test_monitoring_steps_sit_between_order_and_state_and_after_store(
 ) -> None:
     steps = build(network, road, fix_store, MemoryCheckpointStore(), Collector(), Collector())
     assert [type(s).__name__ for s in steps] == [
-        "Deduplicate", "Order", "Match", "EvaluateRules", "AdvanceState", "Store", "Publish",
+        "Deduplicate", "Order", "Match", "MatchBackfill", "EvaluateRules", "AdvanceState",
+        "Store", "Publish",
     ]  # fmt: skip
 
 

@@ -2,7 +2,8 @@
 
 One `Monitor` per vehicle lives in the worker; its state is written into the vehicle's
 checkpoint (`VehicleState.monitor["rules"]`) so that a worker taking the vehicle over resumes
-its clocks and open alerts instead of starting them again.
+its clocks and open alerts instead of starting them again. The vehicle's context (cargo, waybill,
+corridor) is asked of the directory once per batch, so a changed waybill reaches the rules.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from transport.pipeline.batch import VehicleState
 
 if TYPE_CHECKING:
     from transport.alerts.lifecycle import AlertEvent, LifecycleParams
+    from transport.matched import MatchedFix
     from transport.pipeline.batch import Batch
     from transport.pipeline.context import VehicleDirectory
     from transport.rules.base import RoadContext
@@ -46,12 +48,14 @@ class EvaluateRules:
 
     def __call__(self, batch: Batch) -> Batch:
         """Return the batch with its alert changes and the monitors' states checkpointed."""
-        events: list[AlertEvent] = []
-        touched: set[str] = set()
+        by_vehicle: dict[str, list[MatchedFix]] = {}
         for fix in batch.matched:
-            monitor = self._monitor(fix.vehicle_id, batch.state_of(fix.vehicle_id))
-            events.extend(monitor.process(fix))
-            touched.add(fix.vehicle_id)
+            by_vehicle.setdefault(fix.vehicle_id, []).append(fix)
+        events: list[AlertEvent] = []
+        for vehicle_id, fixes in by_vehicle.items():
+            monitor = self._monitor(vehicle_id, batch.state_of(vehicle_id))
+            events.extend(monitor.process_many(fixes))
+        touched = by_vehicle.keys()
         states = dict(batch.states)
         for vehicle_id in touched:
             state = states.get(vehicle_id) or VehicleState(vehicle_id)
@@ -64,12 +68,16 @@ class EvaluateRules:
         )
 
     def _monitor(self, vehicle_id: str, state: VehicleState | None) -> Monitor:
-        """The vehicle's monitor, resumed from its checkpoint when this worker is new to it."""
+        """The vehicle's monitor with its current context, resumed from its checkpoint when
+        this worker is new to it."""
+        context = self.directory.context_of(vehicle_id)
         monitor = self.monitors.get(vehicle_id)
+        if monitor is not None and monitor.vehicle is not context:
+            monitor.vehicle = context  # the trip changed: same clocks, new cargo or corridor
         if monitor is None:
             saved = state.monitor.get(CHECKPOINT_KEY) if state else None
             monitor = Monitor(
-                self.directory.context_of(vehicle_id),
+                context,
                 self.road,
                 params=self.params,
                 alert_params=self.alert_params,

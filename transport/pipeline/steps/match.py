@@ -2,16 +2,20 @@
 
 One `OnlineMatcher` per vehicle lives in the worker; a vehicle new to this worker (first fix, or
 taken over from a dead worker) starts a fresh chain, which the matcher marks as a break.
-Back-filled fixes older than the vehicle's matched stream go through unmatched (edge -1), so
-they are kept and stored but never reorder the live stream.
+Back-filled fixes older than the vehicle's live stream are left to `match_backfill`, so they
+never reorder the live stream. The batch is matched in rounds, the k-th fix of every vehicle in
+one vectorised candidate search (`match_step_many`).
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 from typing import TYPE_CHECKING
 
-from geodata.matching.online import OnlineMatcher
+import numpy as np
+
+from geodata.matching.online import OnlineMatcher, match_step_many
 from transport.matched import MatchedFix
 
 if TYPE_CHECKING:
@@ -35,14 +39,23 @@ class Match:
 
     def __call__(self, batch: Batch) -> Batch:
         """Return the batch with the fixes decided during it in `matched`."""
-        if not batch.fixes:
+        live = [fix for fix in batch.fixes if not batch.is_late(fix)]
+        if not live:
             return batch
-        lon = [fix.lon for fix in batch.fixes]
-        lat = [fix.lat for fix in batch.fixes]
-        xs, ys = self.network.from_lonlat.transform(lon, lat)
+        xs, ys = self.network.from_lonlat.transform(
+            [fix.lon for fix in live], [fix.lat for fix in live]
+        )
+        rounds: list[list[tuple[Fix, float, float]]] = []
+        count: collections.Counter[str] = collections.Counter()
+        for fix, x, y in zip(live, np.asarray(xs).tolist(), np.asarray(ys).tolist(), strict=True):
+            k = count[fix.vehicle_id]
+            count[fix.vehicle_id] += 1
+            if k == len(rounds):
+                rounds.append([])
+            rounds[k].append((fix, x, y))
         matched: list[MatchedFix] = []
-        for fix, x, y in zip(batch.fixes, xs, ys, strict=True):
-            matched.extend(self._push(fix, float(x), float(y)))
+        for one_round in rounds:
+            matched.extend(self._push_round(one_round))
         return dataclasses.replace(batch, matched=batch.matched + tuple(matched))
 
     def flush(self, batch: Batch) -> Batch:
@@ -54,16 +67,28 @@ class Match:
         ]
         return dataclasses.replace(batch, matched=batch.matched + tuple(matched))
 
-    def _push(self, fix: Fix, x: float, y: float) -> list[MatchedFix]:
-        """Push one fix to its vehicle's matcher; return the fixes it decided."""
-        matcher = self.matchers.get(fix.vehicle_id)
+    def _push_round(self, fixes: list[tuple[Fix, float, float]]) -> list[MatchedFix]:
+        """Push one fix of each of several vehicles; return the fixes decided by them."""
+        matchers = [self._matcher(fix.vehicle_id) for fix, _, _ in fixes]
+        for matcher, (fix, x, y) in zip(matchers, fixes, strict=True):
+            self.waiting[fix.vehicle_id][matcher.pushed] = (fix, x, y)
+        xs = np.array([x for _, x, _ in fixes])
+        ys = np.array([y for _, _, y in fixes])
+        ts = np.array([fix.fix_at.timestamp() for fix, _, _ in fixes])
+        decided = match_step_many(matchers, xs, ys, ts)
+        return [
+            _matched_fix(*self.waiting[fix.vehicle_id].pop(point.seq), point)
+            for (fix, _, _), points in zip(fixes, decided, strict=True)
+            for point in points
+        ]
+
+    def _matcher(self, vehicle_id: str) -> OnlineMatcher:
+        """The vehicle's online matcher, started on its first fix here."""
+        matcher = self.matchers.get(vehicle_id)
         if matcher is None:
-            matcher = self.matchers[fix.vehicle_id] = OnlineMatcher(self.network, self.params)
-            self.waiting[fix.vehicle_id] = {}
-        waiting = self.waiting[fix.vehicle_id]
-        waiting[matcher.pushed] = (fix, x, y)
-        points = matcher.push(x, y, fix.fix_at.timestamp())
-        return [_matched_fix(*waiting.pop(point.seq), point) for point in points]
+            matcher = self.matchers[vehicle_id] = OnlineMatcher(self.network, self.params)
+            self.waiting[vehicle_id] = {}
+        return matcher
 
 
 def _matched_fix(fix: Fix, x: float, y: float, point: MatchedPoint) -> MatchedFix:

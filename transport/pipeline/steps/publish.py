@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from transport.alerts.lifecycle import AlertEvent
@@ -41,12 +41,13 @@ class Publish:
         if batch.alert_events:
             for alert_sink in self.alert_sinks:
                 self._deliver(alert_sink, batch.alert_events)
-        if batch.matched:
+        positions = batch.matched + batch.backfill_matched
+        if positions:
             for position_sink in self.position_sinks:
-                self._deliver(position_sink, batch.matched)
+                self._deliver(position_sink, positions)
         return batch
 
-    def _deliver(self, sink: Callable[[Sequence[object]], None], items: Sequence[object]) -> None:
+    def _deliver(self, sink: Callable[[Sequence[Any]], None], items: Sequence[object]) -> None:
         """Call one sink, counting and logging a failure instead of raising."""
         try:
             sink(items)

@@ -1,0 +1,92 @@
+"""The live channel across processes: stored alerts and track points over Redis pub/sub."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+import redis
+
+from tests.transport.redis_process import RedisProcess
+from transport.alerts.handling import HandlingState
+from transport.live_channel import LiveHub, MessageKind
+from transport.live_relay import (
+    LiveFormatError,
+    RedisLivePublisher,
+    RedisLiveSubscriber,
+    decode_message,
+    encode_message,
+    live_channel_key,
+)
+from transport.store.alerts import StoredAlert
+from transport.store.tracks import TrackPoint
+
+AT = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+ALERT = StoredAlert(
+    id=7, alert_key="a" * 16, vehicle_key="粤B12345", vehicle_id=3, carrier_id=2, waybill_id=5,
+    rule_id="overspeed", condition_key="limit", severity="violation", is_active=True,
+    started_at=AT, last_at=AT, ended_at=None, state=HandlingState.NEW, acknowledged_by=None,
+    acknowledged_at=None, closed_by=None, closed_at=None, lon=114.05, lat=22.55,
+    evidence={"fact": {"zh": "超速", "en": "overspeed"}}, matched_geojson=None,
+)  # fmt: skip
+POINT = TrackPoint("粤B12345", AT, 114.05, 22.55, 61.5, 90.0, 3, None)
+
+
+@pytest.mark.parametrize(
+    ("kind", "item"),
+    [pytest.param(MessageKind.ALERT, ALERT, id="alert"),
+     pytest.param(MessageKind.POSITION, POINT, id="position")],
+)  # fmt: skip
+def test_message_round_trips_with_kind_and_carrier(
+    kind: MessageKind, item: StoredAlert | TrackPoint
+) -> None:
+    message = decode_message(encode_message(kind, item))
+    assert (message.kind, message.carrier_id, message.item) == (kind, item.carrier_id, item)
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        pytest.param("not json", "not a live message", id="not-json"),
+        pytest.param('{"schema": 2}', "live schema 2", id="schema"),
+        pytest.param('{"schema": 1, "kind": "x", "item": {}}', "not a live message", id="kind"),
+        pytest.param(
+            '{"schema": 1, "kind": "position", "carrier_id": 1, "item": {"fix_at": "x"}}',
+            "not a live message", id="field",
+        ),
+    ],
+)  # fmt: skip
+def test_unreadable_message_is_refused_with_reason(text: str, match: str) -> None:
+    with pytest.raises(LiveFormatError, match=match):
+        decode_message(text)
+
+
+def test_worker_publications_reach_the_api_hub_in_carrier_scope(
+    redis_server: RedisProcess,
+) -> None:
+    async def scenario() -> tuple[list[object], list[object], dict[str, int]]:
+        hub = LiveHub()
+        police = hub.subscribe(all_carriers=True)
+        carrier = hub.subscribe(carrier_id=2)
+        subscriber = RedisLiveSubscriber(redis_server.url, hub)
+        stop = asyncio.Event()
+        task = asyncio.create_task(subscriber.run(stop=stop))
+        await asyncio.wait_for(subscriber.subscribed.wait(), 10)
+        publisher = RedisLivePublisher(redis_server.url)
+        await asyncio.to_thread(publisher.publish_alerts, [ALERT])
+        await asyncio.to_thread(publisher.publish_positions, [POINT])
+        redis.Redis.from_url(redis_server.url).publish(live_channel_key("hazmat"), "garbage")
+        seen_police = [await asyncio.wait_for(police.get(), 10) for _ in range(2)]
+        seen_carrier = [await asyncio.wait_for(carrier.get(), 10)]
+        while subscriber.stats["unreadable"] == 0:
+            await asyncio.sleep(0.02)
+        stop.set()
+        await task
+        publisher.close()
+        return [m.item for m in seen_police], [m.item for m in seen_carrier], subscriber.stats
+
+    police_items, carrier_items, stats = asyncio.run(scenario())
+    assert police_items == [ALERT, POINT]
+    assert carrier_items == [ALERT]  # the point belongs to no carrier: police only
+    assert stats == {"relayed": 2, "unreadable": 1, "reconnects": 0}

@@ -1,0 +1,219 @@
+"""Carry the live channel between processes: workers publish to Redis, the API relays to its hub.
+
+Workers run apart from the API, so their stored alerts and track points cross over Redis
+pub/sub on one channel, ``{prefix}:live``. `RedisLivePublisher` has the live hub's
+`publish_alerts` / `publish_positions`, so the worker's sinks (`transport.live_sinks`) use it as
+their hub; `RedisLiveSubscriber` runs in the API process and hands every message to the
+in-process `LiveHub`, which applies each websocket's carrier scope.
+
+A message is one UTF-8 JSON object::
+
+    {"schema": 1, "kind": "alert" | "position", "carrier_id": 12 | null, "item": {...}}
+
+``item`` holds the fields of a `transport.store.alerts.StoredAlert` or a
+`transport.store.tracks.TrackPoint` by name, times as ISO 8601 with offset, the handling state
+as its value. Pub/sub keeps nothing: a subscriber that is away misses messages (the database is
+the record; the map reloads from it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import enum
+import json
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import redis
+import redis.asyncio as aioredis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+from transport.alerts.handling import HandlingState
+from transport.bus import redis_streams
+from transport.live_channel import LiveMessage, MessageKind
+from transport.store.alerts import StoredAlert
+from transport.store.tracks import TrackPoint
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from transport.live_channel import LiveHub
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "LiveFormatError",
+    "RedisLivePublisher",
+    "RedisLiveSubscriber",
+    "decode_message",
+    "encode_message",
+    "live_channel_key",
+]
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+RETRIES = 5
+_ALERT_TIMES = ("started_at", "last_at", "ended_at", "acknowledged_at", "closed_at")
+
+
+class LiveFormatError(ValueError):
+    """A live-channel message that is not a version-1 alert or position."""
+
+
+def live_channel_key(prefix: str) -> str:
+    """Return the pub/sub channel of a deployment."""
+    return f"{prefix}:live"
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready form of one field value."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def encode_message(kind: MessageKind, item: StoredAlert | TrackPoint) -> str:
+    """Return the JSON text of one live message."""
+    fields = {f.name: _plain(getattr(item, f.name)) for f in dataclasses.fields(item)}
+    record = {
+        "schema": SCHEMA_VERSION,
+        "kind": kind.value,
+        "carrier_id": item.carrier_id,
+        "item": fields,
+    }
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_message(text: str | bytes) -> LiveMessage:
+    """Return the hub message a live-channel text holds.
+
+    Raises
+    ------
+    LiveFormatError
+        Not JSON, another schema version, an unknown kind, or a missing or bad field.
+    """
+    try:
+        record = json.loads(text)
+        if record.get("schema") != SCHEMA_VERSION:
+            msg = f"live schema {record.get('schema')!r}, expected {SCHEMA_VERSION}"
+            raise LiveFormatError(msg)
+        kind = MessageKind(record["kind"])
+        fields = dict(record["item"])
+        item: StoredAlert | TrackPoint
+        if kind is MessageKind.ALERT:
+            for name in _ALERT_TIMES:
+                fields[name] = (
+                    None if fields[name] is None else datetime.fromisoformat(fields[name])
+                )
+            fields["state"] = HandlingState(fields["state"])
+            item = StoredAlert(**fields)
+        else:
+            fields["fix_at"] = datetime.fromisoformat(fields["fix_at"])
+            item = TrackPoint(**fields)
+        return LiveMessage(kind, record["carrier_id"], item)
+    except LiveFormatError:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError) as err:
+        msg = f"not a live message: {err!r}"
+        raise LiveFormatError(msg) from err
+
+
+class RedisLivePublisher:
+    """The worker's side: publish stored alerts and track points on the live channel.
+
+    Blocking (it runs in the worker's processing thread), one round trip per call; connection
+    errors are retried with back-off, then raised as `OSError` for the publish step to count.
+    """
+
+    def __init__(self, url: str, *, prefix: str = "hazmat") -> None:
+        self.channel = live_channel_key(prefix)
+        self.redis = redis.Redis.from_url(
+            url,
+            socket_timeout=5.0,
+            socket_connect_timeout=2.0,
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), RETRIES),
+            retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+        )
+        self.published = 0
+
+    def publish_alerts(self, alerts: Iterable[StoredAlert]) -> int:
+        """Publish stored alerts; return how many messages were sent."""
+        return self._publish(encode_message(MessageKind.ALERT, alert) for alert in alerts)
+
+    def publish_positions(self, points: Iterable[TrackPoint]) -> int:
+        """Publish stored track points; return how many messages were sent."""
+        return self._publish(encode_message(MessageKind.POSITION, point) for point in points)
+
+    def _publish(self, texts: Iterable[str]) -> int:
+        """Send messages in one pipelined round trip."""
+        texts = list(texts)
+        if not texts:
+            return 0
+        try:
+            with self.redis.pipeline(transaction=False) as pipe:
+                for text in texts:
+                    pipe.publish(self.channel, text)
+                pipe.execute()
+        except (redis.ConnectionError, redis.TimeoutError) as err:
+            msg = f"live channel unreachable: {err}"
+            raise OSError(msg) from err
+        self.published += len(texts)
+        return len(texts)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.redis.close()
+
+
+class RedisLiveSubscriber:
+    """The API's side: relay every live-channel message to the in-process hub.
+
+    `run` subscribes, and resubscribes after Redis goes away (messages sent meanwhile are
+    missed). `stats` counts ``relayed`` and ``unreadable`` messages and ``reconnects``.
+    """
+
+    def __init__(self, url: str, hub: LiveHub, *, prefix: str = "hazmat") -> None:
+        self.url = url
+        self.hub = hub
+        self.channel = live_channel_key(prefix)
+        self.stats: dict[str, int] = {"relayed": 0, "unreadable": 0, "reconnects": 0}
+        self.subscribed = asyncio.Event()
+
+    async def run(self, *, stop: asyncio.Event) -> None:
+        """Relay messages until `stop` is set."""
+        delays = redis_streams.backoff_delays()
+        while not stop.is_set():
+            client = aioredis.Redis.from_url(self.url, socket_connect_timeout=2.0)
+            try:
+                await self._relay(client, stop)
+                delays = redis_streams.backoff_delays()
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as err:
+                self.subscribed.clear()
+                self.stats["reconnects"] += 1
+                logger.warning("live channel lost (%s); resubscribing", err)
+                await asyncio.sleep(next(delays))
+            finally:
+                await client.aclose()
+
+    async def _relay(self, client: aioredis.Redis, stop: asyncio.Event) -> None:
+        """Subscribe and hand messages to the hub until `stop` is set."""
+        async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
+            await pubsub.subscribe(self.channel)
+            self.subscribed.set()
+            while not stop.is_set():
+                raw = await pubsub.get_message(timeout=0.2)
+                if raw is None:
+                    continue
+                try:
+                    message = decode_message(raw["data"])
+                except LiveFormatError as err:
+                    self.stats["unreadable"] += 1
+                    logger.warning("unreadable live message: %s", err)
+                    continue
+                self.hub.publish(message)
+                self.stats["relayed"] += 1
