@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
@@ -25,10 +28,31 @@ from api.routes import (
 from transport.accounts import Role
 from transport.bus.base import Bus
 from transport.live_channel import LiveHub
+from transport.live_relay import RedisLiveSubscriber
 from transport.settings import Settings, get_settings
 from transport.store.engine import make_engine, make_session_factory, migrate
 
 logger = logging.getLogger(__name__)
+
+
+def _relay_live_channel(
+    url: str, hub: LiveHub
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """A lifespan that relays the workers' Redis live channel into `hub` while the app runs."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        subscriber = RedisLiveSubscriber(url, hub)
+        app.state.live_subscriber = subscriber
+        stop = asyncio.Event()
+        task = asyncio.create_task(subscriber.run(stop=stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+
+    return lifespan
 
 
 def create_app(
@@ -36,21 +60,26 @@ def create_app(
     *,
     live_hub: LiveHub | None = None,
     bus: Bus | None = None,
+    live_redis_url: str | None = None,
 ) -> FastAPI:
     """Return the application on the settings' database (migrated first when configured).
 
     `live_hub` is the hub the pipeline publishes to when it runs in this process (a new one
     otherwise, on ``app.state.live_hub``). With a `bus`, the app also takes position batches
-    (`POST /v1/positions`, for carriers' platforms and admins) and puts them on it.
+    (`POST /v1/positions`, for carriers' platforms and admins) and puts them on it. With
+    `live_redis_url`, what workers publish on the Redis live channel is relayed to the hub (and
+    so to the websocket) while the app runs.
     """
     settings = get_settings() if settings is None else settings
     if settings.auto_migrate:
         migrate(settings.database_url)
-    app = FastAPI(title="Hazmat tracker / 危险货物道路运输监控", version="0.1.0")
+    hub = LiveHub() if live_hub is None else live_hub
+    lifespan = _relay_live_channel(live_redis_url, hub) if live_redis_url else None
+    app = FastAPI(title="Hazmat tracker / 危险货物道路运输监控", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     app.state.session_factory = make_session_factory(app.state.engine)
-    app.state.live_hub = LiveHub() if live_hub is None else live_hub
+    app.state.live_hub = hub
     if settings.auth_secret_key is None:
         logger.warning("HAZMAT_AUTH_SECRET_KEY unset: tokens are valid for this process only")
         app.state.token_secret = security.new_secret_key()

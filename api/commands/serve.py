@@ -17,11 +17,14 @@ def serve_api(
     redis_url: Annotated[
         str | None,
         typer.Option(
-            "--redis", envvar="HAZMAT_REDIS_URL", help="Redis bus for POST /v1/positions."
+            "--redis",
+            envvar="HAZMAT_REDIS_URL",
+            help="Redis of the workers: bus for POST /v1/positions and live channel.",
         ),
     ] = None,
     n_shards: Annotated[int, typer.Option(min=1, help="Shards of the Redis bus.")] = 4,
 ) -> None:
     """Serve the API on the configured database (HAZMAT_DATABASE_URL); OpenAPI at /docs."""
     bus = factory.open_bus("redis", redis_url=redis_url, n_shards=n_shards) if redis_url else None
-    uvicorn.run(create_app(bus=bus), host=host, port=port, log_level="info")
+    app = create_app(bus=bus, live_redis_url=redis_url)
+    uvicorn.run(app, host=host, port=port, log_level="info")
