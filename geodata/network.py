@@ -57,8 +57,9 @@ class RoadNetwork:
         Indexed 0..N-1; columns `osm_node_id`, `x`, `y` (metric), `lon`, `lat`.
     edges
         GeoDataFrame indexed by edge id 0..E-1; columns `u`, `v` (node positions), `osm_way_id`,
-        `is_forward` (runs in the way's drawing order), `u_osm`, `v_osm`, `length_m`, the typed tag columns of `tags.EDGE_TAG_COLUMNS`, `tags`
-        (JSON of the kept OSM tags) and `geometry` (LineString from u to v).
+        `is_forward` (runs in the way's drawing order), `u_osm`, `v_osm`, `length_m`, the typed
+        tag columns of `tags.EDGE_TAG_COLUMNS`, `tags` (JSON of the kept OSM tags) and
+        `geometry` (LineString from u to v).
     name
         Human name of the source.
     source_hash
