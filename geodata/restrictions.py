@@ -174,7 +174,18 @@ class CargoLike(Protocol):
     def is_explosive_precursor(self) -> bool: ...
 
 
-def cargo_flags(cargo: CargoLike) -> frozenset[str]:
+class FlagsLike(Protocol):
+    """What `cargo_flags` reads from a cargo profile."""
+
+    @property
+    def is_highly_toxic(self) -> bool: ...
+    @property
+    def is_explosive(self) -> bool: ...
+    @property
+    def is_explosive_precursor(self) -> bool: ...
+
+
+def cargo_flags(cargo: FlagsLike) -> frozenset[str]:
     """The selector flags a cargo carries (highly toxic, explosive, explosive precursor)."""
     held = {
         "highly_toxic": cargo.is_highly_toxic,

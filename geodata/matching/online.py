@@ -38,6 +38,14 @@ class _Step:
     is_break: bool = False
     chosen: int = -1
 
+    @property
+    def lattice(self) -> tuple[np.ndarray, ...]:
+        """The lattice column of a fix that has candidates."""
+        if self.rows is None:
+            msg = "a refused fix has no lattice column"
+            raise ValueError(msg)
+        return self.rows
+
 
 class OnlineMatcher:
     """Fixed-lag HMM matcher for one vehicle.
@@ -103,9 +111,9 @@ class OnlineMatcher:
         """Run one Viterbi step, restarting the chain after a gap or an unreachable step."""
         prev = self._last_step
         restart = prev is None or step.t - prev.t > self.params.max_gap_s
-        if not restart:
+        if prev is not None and not restart:
             gc = float(np.hypot(step.x - prev.x, step.y - prev.y))
-            cur, before = step.rows[:3], prev.rows[:3]
+            cur, before = step.lattice[:3], prev.lattice[:3]
             score, back = viterbi.advance(
                 self.index.graph, self.index.workspace, before, cur, self._score, gc,
                 step.t - prev.t, self._hmm,
@@ -114,7 +122,7 @@ class OnlineMatcher:
         if restart:
             self._decide_all()
             step.is_break = True
-            score = viterbi.start_scores(self.index.graph, step.rows[:3], self._hmm)
+            score = viterbi.start_scores(self.index.graph, step.lattice[:3], self._hmm)
             back = np.full(len(score), -1, np.int64)
         step.back = back
         self._score = score
@@ -170,8 +178,8 @@ class OnlineMatcher:
         last = self._emitted
         if step.is_break or last is None:
             return (edge,)
-        last_edge = int(last.rows[0][last.chosen])
-        last_offset = float(last.rows[1][last.chosen])
+        last_edge = int(last.lattice[0][last.chosen])
+        last_offset = float(last.lattice[1][last.chosen])
         gc = float(np.hypot(step.x - last.x, step.y - last.y))
         limit = transitions.route_limit_m(gc, step.t - last.t, self._hmm.limits)
         out = List.empty_list(numba.types.int64)

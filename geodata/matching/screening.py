@@ -61,10 +61,11 @@ def screen_fixes(
         uint8 `FixReason` codes, and the state after the last fix.
     """
     arrays = (np.asarray(v, dtype=np.float64) for v in (x, y, t))
-    reasons, *new_state = _screen(
+    reasons, *new_state = _screen(  # type: ignore[call-arg]  # numba dispatcher
         *arrays, float(max_speed_ms), float(jump_slack_m), int(max_jump_rejects), *state
     )
-    return reasons, tuple(new_state)  # type: ignore[return-value]
+    lx, ly, lt, n_rejects = new_state
+    return reasons, (float(lx), float(ly), float(lt), int(n_rejects))
 
 
 @numba.njit(cache=True)
