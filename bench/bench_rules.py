@@ -117,13 +117,7 @@ def generate_layer(network: RoadNetwork, n: int, *, seed: int = 3) -> restrictio
             }
         )
     return restrictions.load_layer(
-        {
-            "type": "FeatureCollection",
-            "hazmat_layer_version": 1,
-            "name": "bench",
-            "authority": {"zh": "基准", "en": "benchmark"},
-            "features": features,
-        }
+        restrictions.layer_document(features, name="bench", authority=("基准", "benchmark"))
     )
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from geodata import restriction_index, schedules
+from geodata import restriction_index, restrictions, schedules
 from geodata._errors import ScheduleError
 from geodata.restrictions import RestrictionLayer
 
@@ -107,16 +107,11 @@ def derive_layer(network: RoadNetwork, params: DerivationParams | None = None) -
     if params.large_bridge_m is not None:
         features += _chain_features(edges, "is_bridge", params.large_bridge_m, "bridge", params)
     return RestrictionLayer.model_validate(
-        {
-            "type": "FeatureCollection",
-            "hazmat_layer_version": 1,
-            "name": f"osm-derived:{network.name}",
-            "authority": {
-                "zh": "由 OSM 标签与几何推导",
-                "en": "Derived from OSM tags and geometry",
-            },
-            "features": features,
-        }
+        restrictions.layer_document(
+            features,
+            name=f"osm-derived:{network.name}",
+            authority=("由 OSM 标签与几何推导", "Derived from OSM tags and geometry"),
+        )
     )
 
 

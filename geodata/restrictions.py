@@ -59,6 +59,7 @@ __all__ = [
     "RestrictionKind",
     "RestrictionLayer",
     "cargo_flags",
+    "layer_document",
     "layer_json_schema",
     "load_layer",
     "write_layer_schema",
@@ -564,6 +565,22 @@ class LayerProblem(NamedTuple):
         where = "" if self.feature_index is None else f"feature {self.feature_index}: "
         field = f"{self.field}: " if self.field else ""
         return f"{self.file}: {where}{field}{self.message}"
+
+
+def layer_document(
+    features: Iterable[Mapping[str, Any]], *, name: str, authority: tuple[str, str]
+) -> dict[str, Any]:
+    """Wrap restriction features (GeoJSON dicts) in a layer document of this format version.
+
+    `authority` is the issuing body as (zh, en).
+    """
+    return {
+        "type": "FeatureCollection",
+        "hazmat_layer_version": LAYER_VERSION,
+        "name": name,
+        "authority": {"zh": authority[0], "en": authority[1]},
+        "features": list(features),
+    }
 
 
 def load_layer(source: str | Path | Mapping[str, Any]) -> RestrictionLayer:

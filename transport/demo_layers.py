@@ -86,14 +86,12 @@ def default_demo_layer(network: RoadNetwork) -> restrictions.RestrictionLayer:
             )
         )  # fmt: skip
     return restrictions.load_layer(
-        {
-            "type": "FeatureCollection",
-            "hazmat_layer_version": 1,
-            "name": DEMO_LAYER_NAME,
-            "authority": {
-                "zh": "示例数据（非任何警方发布）",
-                "en": "Illustrative data (issued by no police authority)",
-            },
-            "features": features,
-        }
+        restrictions.layer_document(
+            features,
+            name=DEMO_LAYER_NAME,
+            authority=(
+                "示例数据（非任何警方发布）",
+                "Illustrative data (issued by no police authority)",
+            ),
+        )
     )

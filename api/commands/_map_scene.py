@@ -177,11 +177,7 @@ def example_layer(network: RoadNetwork, trips: list[SimulatedTrip]) -> Restricti
                      osm_way_ids=[tunnel_way], cargo={"classes": ["1"]})
         )  # fmt: skip
     return restrictions.load_layer(
-        {
-            "type": "FeatureCollection",
-            "hazmat_layer_version": 1,
-            "name": "map-demo-example",
-            "authority": {"zh": "示例", "en": "example"},
-            "features": features,
-        }
+        restrictions.layer_document(
+            features, name="map-demo-example", authority=("示例", "example")
+        )
     )

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from geodata import restrictions
 from geodata.network import RoadNetwork
 from geodata.restrictions import RestrictionLayer
 
@@ -63,13 +64,7 @@ def feature(rid: str, kind: str, *, schedule: str = "24/7", **extra: Any) -> dic
 def layer(*features: dict[str, Any]) -> RestrictionLayer:
     """A layer of raw features."""
     return RestrictionLayer.model_validate(
-        {
-            "type": "FeatureCollection",
-            "hazmat_layer_version": 1,
-            "name": "test",
-            "authority": {"zh": "测试", "en": "test"},
-            "features": list(features),
-        }
+        restrictions.layer_document(list(features), name="test", authority=("测试", "test"))
     )
 
 

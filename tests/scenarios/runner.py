@@ -44,13 +44,7 @@ def _feature(spec: dict[str, Any]) -> dict[str, Any]:
 def _layer(name: str, features: list[dict[str, Any]]) -> restrictions.RestrictionLayer:
     """A layer from features."""
     return restrictions.load_layer(
-        {
-            "type": "FeatureCollection",
-            "hazmat_layer_version": 1,
-            "name": name,
-            "authority": {"zh": "情景测试", "en": "scenario test"},
-            "features": features,
-        }
+        restrictions.layer_document(features, name=name, authority=("情景测试", "scenario test"))
     )
 
 

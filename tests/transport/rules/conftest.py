@@ -73,13 +73,7 @@ def box(lon0: float, lat0: float, lon1: float, lat1: float) -> dict[str, Any]:
 def layer(*features: dict[str, Any]) -> restrictions.RestrictionLayer:
     """A layer of features."""
     return restrictions.load_layer(
-        {
-            "type": "FeatureCollection",
-            "hazmat_layer_version": 1,
-            "name": "test",
-            "authority": {"zh": "测试", "en": "test"},
-            "features": list(features),
-        }
+        restrictions.layer_document(list(features), name="test", authority=("测试", "test"))
     )
 
 

@@ -79,13 +79,7 @@ def _layer(network: RoadNetwork, n: int, *, seed: int) -> restrictions.Restricti
             }
         )
     return restrictions.load_layer(
-        {
-            "type": "FeatureCollection",
-            "hazmat_layer_version": 1,
-            "name": "batch",
-            "authority": {"zh": "测试", "en": "test"},
-            "features": features,
-        }
+        restrictions.layer_document(features, name="batch", authority=("测试", "test"))
     )
 
 
