@@ -25,14 +25,20 @@ class MatchReport:
     roads: list[str]
 
 
+def main_roads(network: RoadNetwork, edge_ids: np.ndarray, *, count: int = 3) -> list[str]:
+    """The named roads with the most length among `edge_ids`, longest first."""
+    names = network.edges["name"].to_numpy(dtype=object)[edge_ids]
+    by_road: defaultdict[str, float] = defaultdict(float)
+    for name, length in zip(names, network.edge_length_m[edge_ids], strict=True):
+        if isinstance(name, str):
+            by_road[name] += float(length)
+    return sorted(by_road, key=by_road.__getitem__, reverse=True)[:count]
+
+
 def report_match(network: RoadNetwork, result: MatchResult, t: np.ndarray) -> MatchReport:
     """Summarise a match: fixes matched and rejected by reason, breaks, km, time, main roads."""
     edge_ids = result.matched_edge_ids()
     lengths = network.edge_length_m[edge_ids]
-    names = network.edges["name"].to_numpy(dtype=object)[edge_ids]
-    by_road: defaultdict[str, float] = defaultdict(float)
-    for name, length in zip(names, lengths, strict=True):
-        by_road[name if isinstance(name, str) else "(unnamed / 无名道路)"] += float(length)
     matched = result.is_matched
     steps = np.diff(t[matched])
     continuing = ~result.is_break[matched][1:]
@@ -48,5 +54,5 @@ def report_match(network: RoadNetwork, result: MatchResult, t: np.ndarray) -> Ma
         breaks=max(int((result.is_break & result.is_matched).sum()) - 1, 0),
         km=float(lengths.sum()) / 1000.0,
         duration_s=float(steps[continuing].sum()),
-        roads=sorted(by_road, key=by_road.__getitem__, reverse=True)[:3],
+        roads=main_roads(network, edge_ids),
     )

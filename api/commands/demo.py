@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from api.commands._match_report import main_roads
 from geodata import sources
 from geodata.matching.matcher import MatchParams
 from geodata.matching.result import merge_repeats
@@ -173,19 +174,9 @@ def _trip_table(
             str(len(trip.fixes)), str(sum(f.is_matched for f in matched)),
             f"{network.edge_length_m[driven].sum() / 1000:.2f}", f"{minutes:.1f}",
             f"{_overlap_share(network, driven, trip.true_edge_ids):.0%}",
-            ", ".join(_main_roads(network, driven)),
+            ", ".join(main_roads(network, driven)),
         )  # fmt: skip
     return table
-
-
-def _main_roads(network: RoadNetwork, edge_ids: np.ndarray) -> list[str]:
-    """The three named roads with the most length driven."""
-    names = network.edges["name"].to_numpy(dtype=object)[edge_ids]
-    by_road: dict[str, float] = defaultdict(float)
-    for name, length in zip(names, network.edge_length_m[edge_ids], strict=True):
-        if isinstance(name, str):
-            by_road[name] += float(length)
-    return sorted(by_road, key=by_road.__getitem__, reverse=True)[:3]
 
 
 def _overlap_share(network: RoadNetwork, matched: np.ndarray, truth: np.ndarray) -> float:

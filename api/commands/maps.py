@@ -1,8 +1,7 @@
 """`hazmat map live|playback|evidence|planner`: write the maps of a simulated run as HTML.
 
 Every page is self-contained (Leaflet and plugins inlined, the road network as base layer), so
-it opens from a file on a machine without internet. `write_supervisor_map` is what `hazmat demo`
-calls with the network and trips it simulated.
+it opens from a file on a machine without internet.
 """
 
 from __future__ import annotations
@@ -19,8 +18,7 @@ from geodata import sources
 from maps import evidence, layers, live, planner, playback
 
 if TYPE_CHECKING:
-    from geodata.network import RoadNetwork
-    from transport.simulation import SimulatedTrip
+    pass
 
 app = typer.Typer(
     help="Write maps of a simulated run as offline HTML / 生成离线地图页面.",
@@ -70,11 +68,6 @@ def write_scene_live_map(
         restrictions=layers.restrictions_of(scene.layers), alerts=scene.alerts,
         vehicles=scene.vehicles, at=at, refresh_url=refresh_url, static_url=static_url,
     )  # fmt: skip
-
-
-def write_supervisor_map(network: RoadNetwork, trips: list[SimulatedTrip], out: Path) -> Path:
-    """Write the supervisor map of a simulated run (what `hazmat demo` calls)."""
-    return write_scene_live_map(_map_scene.scene_from_trips(network, trips), out)
 
 
 @app.command("live")
