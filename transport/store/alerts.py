@@ -25,6 +25,8 @@ from transport.store.scope import check_scope, scoped
 from transport.store.vehicle_keys import VehicleRef, resolve_vehicle_keys
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from sqlalchemy.orm import Session
 
     from transport.alerts.lifecycle import Alert
@@ -213,6 +215,33 @@ def _history(
     return models.AlertActionRow(action=action.value, actor=actor, note=note, acted_at=at)
 
 
+def _store_together(
+    session: Session,
+    events: Sequence[AlertEvent],
+    rows: dict[str, models.AlertRow],
+    refs: Mapping[str, VehicleRef],
+    road_geometry: RoadGeometry | None,
+) -> None:
+    """Bring every row up to its events in memory, then write them in two flushes.
+
+    `rows` holds the stored rows by alert key and receives the new ones.
+    """
+    history: list[tuple[models.AlertRow, models.AlertActionRow]] = []
+    for event in events:
+        key = event.alert.alert_id
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = _new_row(session, event.alert, refs[event.alert.vehicle_id])
+            history.append((row, _history(AlertAction.OPENED, SYSTEM_ACTOR, None, row.started_at)))
+            session.add(row)
+        history.extend((row, entry) for entry in _apply(row, event, road_geometry))
+    session.flush()
+    for row, entry in history:
+        entry.alert_id = row.id
+    session.add_all(entry for _, entry in history)
+    session.flush()
+
+
 def _store_one(
     session: Session,
     event: AlertEvent,
@@ -281,15 +310,25 @@ def record_alert_events(
             select(models.AlertRow).where(models.AlertRow.alert_key.in_(keys))
         )
     }
-    for event in events:
-        key, ref = event.alert.alert_id, refs[event.alert.vehicle_id]
-        try:
-            rows[key] = _store_one(session, event, rows.get(key), ref, road_geometry)
-        except IntegrityError:  # another writer created it meanwhile: update that one
-            existing = session.scalars(
-                select(models.AlertRow).where(models.AlertRow.alert_key == key)
-            ).one()
-            rows[key] = _store_one(session, event, existing, ref, road_geometry)
+    try:
+        with session.begin_nested():
+            _store_together(session, events, rows, refs, road_geometry)
+    except IntegrityError:  # another writer created one of them meanwhile: one by one
+        rows = {
+            row.alert_key: row
+            for row in session.scalars(
+                select(models.AlertRow).where(models.AlertRow.alert_key.in_(keys))
+            )
+        }
+        for event in events:
+            key, ref = event.alert.alert_id, refs[event.alert.vehicle_id]
+            try:
+                rows[key] = _store_one(session, event, rows.get(key), ref, road_geometry)
+            except IntegrityError:
+                existing = session.scalars(
+                    select(models.AlertRow).where(models.AlertRow.alert_key == key)
+                ).one()
+                rows[key] = _store_one(session, event, existing, ref, road_geometry)
     return [_to_alert(rows[key]) for key in dict.fromkeys(e.alert.alert_id for e in events)]
 
 

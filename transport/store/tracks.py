@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Select, func, or_, select, tuple_
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from transport import registry
@@ -37,7 +37,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 MAX_TRACK_POINTS = 20_000
-_BATCH_ROWS = 500  # keeps every statement under SQLite's parameter limit
 
 
 class FixLike(Protocol):
@@ -91,19 +90,12 @@ def record_positions(
     A (vehicle, fix time) stored already is skipped, also under concurrent writers.
     """
     check_scope(None, all_carriers)
+    if not fixes:
+        return []
     refs = resolve_vehicle_keys(session, {fix.vehicle_id for fix in fixes})
     unique = {(fix.vehicle_id, fix.fix_at): fix for fix in fixes}
-    table = models.TrackPointRow
-    stored = set()
-    for start in range(0, len(unique), _BATCH_ROWS):
-        keys = list(unique)[start : start + _BATCH_ROWS]
-        statement = select(table.vehicle_key, table.fix_at).where(
-            tuple_(table.vehicle_key, table.fix_at).in_(keys)
-        )
-        stored |= {tuple(key) for key in session.execute(statement)}
-    new = [fix for key, fix in unique.items() if key not in stored]
-    points = [
-        TrackPoint(
+    points = {
+        key: TrackPoint(
             fix.vehicle_id,
             fix.fix_at,
             fix.lon,
@@ -113,13 +105,17 @@ def record_positions(
             refs[fix.vehicle_id].vehicle_id,
             refs[fix.vehicle_id].carrier_id,
         )
-        for fix in new
-    ]
-    insert = _insert(session)
-    for start in range(0, len(points), _BATCH_ROWS):
-        rows = [vars(p) for p in points[start : start + _BATCH_ROWS]]
-        session.execute(insert(table).values(rows).on_conflict_do_nothing())
-    return points
+        for key, fix in unique.items()
+    }
+    table = models.TrackPointRow
+    # One statement, compiled once and cached, run as an executemany: the rows a conflict
+    # skipped are absent from RETURNING, so what comes back is exactly what was new.
+    statement = (
+        _insert(session)(table).on_conflict_do_nothing().returning(table.vehicle_key, table.fix_at)
+    )
+    inserted = session.execute(statement, [vars(point) for point in points.values()])
+    new = {(key, fix_at) for key, fix_at in inserted}
+    return [point for key, point in points.items() if key in new]
 
 
 def latest_positions(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from tests.transport import alert_events
@@ -52,6 +53,31 @@ def test_replayed_events_change_nothing_and_close_ends_once(
     assert [a.id for a in first] == [a.id for a in again]
     assert again[0].is_active is False and again[0].ended_at == event.alert.last_at
     history = alerts.list_alert_history(session, alert_id=first[0].id, all_carriers=True)
+    assert [h.action for h in history or []] == [AlertAction.OPENED, AlertAction.ENDED]
+
+
+def test_alert_created_by_another_writer_meanwhile_is_updated_not_duplicated(
+    session: Session, stored_fleet: Fleet
+) -> None:
+    """Two workers race on one alert: the second finds it at insert time and updates it."""
+    if session.get_bind().dialect.name == "sqlite":
+        pytest.skip("SQLite admits one writer at a time: the race needs PostgreSQL")
+    event = alert_events.opened(_plate(session, stored_fleet))
+    end = alert_events.closed(event)
+
+    def other_writer_first(*_: object) -> None:
+        with Session(session.get_bind()) as other, other.begin():
+            alerts.record_alert_events(other, [event], all_carriers=True)
+
+    sa_event.listen(session, "before_flush", other_writer_first, once=True)
+    [stored] = alerts.record_alert_events(session, [event, end], all_carriers=True)
+    session.commit()
+    assert stored.is_active is False
+    page = alerts.list_alerts(
+        session, where=alerts.AlertFilter(vehicle_key=event.alert.vehicle_id), all_carriers=True
+    )
+    assert [a.id for a in page.items] == [stored.id]
+    history = alerts.list_alert_history(session, alert_id=stored.id, all_carriers=True)
     assert [h.action for h in history or []] == [AlertAction.OPENED, AlertAction.ENDED]
 
 
