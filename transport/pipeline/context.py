@@ -1,12 +1,12 @@
 """Who each vehicle is on its current trip: the vehicle context the rules read.
 
-The worker asks a `VehicleDirectory` for a vehicle's context (cargo, waybill, approved corridor)
-when it first sees the vehicle and whenever the directory says the trip changed.
+The worker asks a `VehicleDirectory` for the contexts (cargo, waybill, approved corridor) of the
+vehicles of each batch at once; a new object back for a vehicle means its trip changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Protocol
 
 from transport.rules.base import VehicleContext
@@ -17,10 +17,10 @@ __all__ = ["StaticDirectory", "VehicleDirectory"]
 class VehicleDirectory(Protocol):
     """Source of vehicle contexts (in memory for the demo; the waybill store in production)."""
 
-    def context_of(self, vehicle_id: str) -> VehicleContext:
-        """The vehicle's context; an unknown vehicle is an empty vehicle (no cargo).
+    def contexts_of(self, vehicle_ids: Collection[str]) -> dict[str, VehicleContext]:
+        """The vehicles' contexts; an unknown vehicle is an empty vehicle (no cargo).
 
-        Asked once per batch for each vehicle in it: the same object back means nothing
+        Asked once per batch for the vehicles in it: the same object back means nothing
         changed, so a directory should answer from memory and return a new context only when
         the vehicle's trip changed.
         """
@@ -33,9 +33,9 @@ class StaticDirectory:
     def __init__(self, contexts: Mapping[str, VehicleContext]) -> None:
         self.contexts = dict(contexts)
 
-    def context_of(self, vehicle_id: str) -> VehicleContext:
-        """The vehicle's context, or an empty vehicle when it is not listed."""
-        context = self.contexts.get(vehicle_id)
-        if context is None:
-            context = self.contexts[vehicle_id] = VehicleContext(vehicle_id)
-        return context
+    def contexts_of(self, vehicle_ids: Collection[str]) -> dict[str, VehicleContext]:
+        """The vehicles' contexts; an empty vehicle for one that is not listed."""
+        for vehicle_id in vehicle_ids:
+            if vehicle_id not in self.contexts:
+                self.contexts[vehicle_id] = VehicleContext(vehicle_id)
+        return {vehicle_id: self.contexts[vehicle_id] for vehicle_id in vehicle_ids}

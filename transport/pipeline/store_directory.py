@@ -1,7 +1,8 @@
 """Vehicle contexts from the waybill store: the active waybill of each vehicle, kept fresh.
 
-The worker asks for a vehicle's context once per batch. A context is read from the database the
-first time and again once it is older than `ttl_s` (so a dispatched, changed or finished waybill
+The worker asks for the contexts of a batch's vehicles at once. A context is read from the
+database the first time and again once it is older than `ttl_s`, the stale ones of a batch in
+one session and two queries (so a dispatched, changed or finished waybill
 reaches the rules within that time); in between it is answered from memory. A vehicle id is a
 plate or ``jt808:<terminal phone>``, resolved to the registry vehicle; its active waybill gives
 the load (`CargoProfile` of the goods lines and the permits valid now), the waybill id and the
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -94,20 +95,28 @@ class StoreDirectory:
         self._entries: dict[str, _Entry] = {}
 
     def context_of(self, vehicle_id: str) -> VehicleContext:
-        """The vehicle's context: from memory within `ttl_s`, else read from the store.
+        """One vehicle's context (see `contexts_of`)."""
+        return self.contexts_of([vehicle_id])[vehicle_id]
+
+    def contexts_of(self, vehicle_ids: Collection[str]) -> dict[str, VehicleContext]:
+        """The vehicles' contexts: from memory within `ttl_s`, the others read from the store.
 
         The same object is returned as long as the waybill it came from is unchanged, so the
         caller can tell a new trip by identity.
         """
-        entry = self._entries.get(vehicle_id)
         now_s = self.clock()
-        if entry is not None and now_s - entry.read_at_s < self.ttl_s:
-            return entry.context
-        source, context = self._read(vehicle_id)
-        if entry is not None and entry.source == source:
-            context = entry.context  # unchanged: keep the object (and its cached cargo key)
-        self._entries[vehicle_id] = _Entry(context, source, now_s)
-        return context
+        stale = [
+            vehicle_id
+            for vehicle_id in vehicle_ids
+            if (entry := self._entries.get(vehicle_id)) is None
+            or now_s - entry.read_at_s >= self.ttl_s
+        ]
+        for vehicle_id, (source, context) in self._read(stale).items():
+            entry = self._entries.get(vehicle_id)
+            if entry is not None and entry.source == source:
+                context = entry.context  # unchanged: keep the object (and its cached cargo key)
+            self._entries[vehicle_id] = _Entry(context, source, now_s)
+        return {vehicle_id: self._entries[vehicle_id].context for vehicle_id in vehicle_ids}
 
     def forget(self, vehicle_id: str | None = None) -> None:
         """Drop one cached context (None: all), so the next call reads the store."""
@@ -116,21 +125,29 @@ class StoreDirectory:
         else:
             self._entries.pop(vehicle_id, None)
 
-    def _read(self, vehicle_id: str) -> tuple[tuple[object, ...], VehicleContext]:
-        """Read the vehicle's active waybill; return what it was built from and the context."""
-        self.reads += 1
+    def _read(
+        self, vehicle_ids: Collection[str]
+    ) -> dict[str, tuple[tuple[object, ...], VehicleContext]]:
+        """Read the vehicles' active waybills; return what each context was built from, and it."""
+        if not vehicle_ids:
+            return {}
+        self.reads += len(vehicle_ids)
         with self.session_factory() as session:
-            ref = vehicle_keys.resolve_vehicle_keys(session, [vehicle_id])[vehicle_id]
-            waybill = None
-            if ref.vehicle_id is not None:
-                waybill = waybill_store.find_active_waybill(
-                    session, vehicle_id=ref.vehicle_id, all_carriers=True
-                )
-        if waybill is None:
-            return (), VehicleContext(vehicle_id)
-        permits = tuple(sorted(_permits_in_force(waybill, self.now())))
-        source = (waybill.id, waybill.lines, waybill.planned_route_wkt, permits)
-        return source, self._context(vehicle_id, waybill, permits)
+            refs = vehicle_keys.resolve_vehicle_keys(session, vehicle_ids)
+            registered = {ref.vehicle_id for ref in refs.values() if ref.vehicle_id is not None}
+            active = waybill_store.find_active_waybills(
+                session, vehicle_ids=registered, all_carriers=True
+            )
+        read = {}
+        for vehicle_id in vehicle_ids:
+            waybill = active.get(refs[vehicle_id].vehicle_id)  # type: ignore[arg-type]
+            if waybill is None:
+                read[vehicle_id] = ((), VehicleContext(vehicle_id))
+                continue
+            permits = tuple(sorted(_permits_in_force(waybill, self.now())))
+            source = (waybill.id, waybill.lines, waybill.planned_route_wkt, permits)
+            read[vehicle_id] = (source, self._context(vehicle_id, waybill, permits))
+        return read
 
     def _context(
         self, vehicle_id: str, waybill: waybills.Waybill, permits: tuple[str, ...]

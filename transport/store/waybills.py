@@ -23,6 +23,8 @@ from transport.store.scope import scoped
 from transport.waybills import ACTIVE_STATES, Refusal, Waybill, WaybillEvent, WaybillState
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from sqlalchemy.orm import Session
 
     from transport import goods
@@ -32,6 +34,7 @@ __all__ = [
     "apply_event",
     "create_waybill",
     "find_active_waybill",
+    "find_active_waybills",
     "get_waybill",
     "list_waybills",
     "load_parties",
@@ -260,17 +263,33 @@ def find_active_waybill(
     session: Session, *, vehicle_id: int, carrier_id: int | None = None, all_carriers: bool = False
 ) -> Waybill | None:
     """Return the vehicle's active waybill (dispatched, checked or departed), if any."""
+    found = find_active_waybills(
+        session, vehicle_ids=[vehicle_id], carrier_id=carrier_id, all_carriers=all_carriers
+    )
+    return found.get(vehicle_id)
+
+
+def find_active_waybills(
+    session: Session,
+    *,
+    vehicle_ids: Collection[int],
+    carrier_id: int | None = None,
+    all_carriers: bool = False,
+) -> dict[int, Waybill]:
+    """Return the active waybill of each of the vehicles that has one, by vehicle id."""
     statement = scoped(
         select(models.WaybillRow).where(
-            models.WaybillRow.vehicle_id == vehicle_id,
+            models.WaybillRow.vehicle_id.in_(vehicle_ids),
             models.WaybillRow.state.in_([state.value for state in ACTIVE_STATES]),
         ),
         models.WaybillRow,
         carrier_id=carrier_id,
         all_carriers=all_carriers,
     )
-    row = session.scalars(statement).first()
-    return None if row is None else _to_waybill(row)
+    found: dict[int, Waybill] = {}
+    for row in session.scalars(statement):
+        found.setdefault(row.vehicle_id, _to_waybill(row))
+    return found
 
 
 def _second_active(session: Session, row: models.WaybillRow) -> ConflictError | None:

@@ -86,7 +86,7 @@ def test_a_new_waybill_reaches_the_running_monitor(
     fixes = trip_fixes(trip)
     run(steps, fixes[:4], checkpoints)
     assert rules.monitors["V001"].vehicle.waybill_id == "W1"
-    loaded = directory.context_of("V001")
+    loaded = directory.contexts_of(["V001"])["V001"]
     directory.contexts["V001"] = VehicleContext("V001", cargo=loaded.cargo, waybill_id="W2")  # type: ignore[attr-defined]
     for start in range(4, len(fixes), 7):
         run(steps, fixes[start : start + 7], checkpoints)

@@ -98,6 +98,27 @@ def test_active_waybill_gives_cargo_waybill_and_corridor_by_plate_and_terminal(
         assert 60.0 < shapely.minimum_bounding_radius(context.corridor) < 2_000.0
 
 
+def test_a_batch_of_vehicles_is_read_at_once_and_only_the_stale_ones(
+    network: RoadNetwork, session_factory: sessionmaker[Session]
+) -> None:
+    clock = Clock()
+    with session_factory() as session:
+        loaded = store_fleet(session)
+        loaded_plate = _plate(session, loaded)
+        _dispatched(session, loaded, planned_route_wkt=None)
+        idle_plate = _plate(session, store_fleet(session))
+    directory = StoreDirectory(session_factory, network, ttl_s=30.0, clock=clock)
+    keys = [loaded_plate, idle_plate, "粤B99999"]
+    contexts = directory.contexts_of(keys)
+    assert list(contexts) == keys and directory.reads == 3
+    assert contexts[loaded_plate].cargo is not None
+    assert contexts[idle_plate].cargo is None and contexts["粤B99999"].cargo is None
+    clock.now_s += 20.0
+    again = directory.contexts_of([*keys, "粤B88888"])
+    assert directory.reads == 4  # only the vehicle not seen before
+    assert all(again[key] is contexts[key] for key in keys)
+
+
 def test_context_is_kept_within_ttl_and_reread_after_the_waybill_ends(
     network: RoadNetwork, session_factory: sessionmaker[Session]
 ) -> None:

@@ -2,8 +2,9 @@
 
 One `Monitor` per vehicle lives in the worker; its state is written into the vehicle's
 checkpoint (`VehicleState.monitor["rules"]`) so that a worker taking the vehicle over resumes
-its clocks and open alerts instead of starting them again. The vehicle's context (cargo, waybill,
-corridor) is asked of the directory once per batch, so a changed waybill reaches the rules.
+its clocks and open alerts instead of starting them again. The contexts (cargo, waybill,
+corridor) of the batch's vehicles are asked of the directory at once per batch, so a changed
+waybill reaches the rules.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from transport.matched import MatchedFix
     from transport.pipeline.batch import Batch
     from transport.pipeline.context import VehicleDirectory
-    from transport.rules.base import RoadContext
+    from transport.rules.base import RoadContext, VehicleContext
     from transport.rules.params import RuleParams
 
 __all__ = ["EvaluateRules"]
@@ -52,8 +53,9 @@ class EvaluateRules:
         for fix in batch.matched:
             by_vehicle.setdefault(fix.vehicle_id, []).append(fix)
         events: list[AlertEvent] = []
+        contexts = self.directory.contexts_of(by_vehicle.keys())
         for vehicle_id, fixes in by_vehicle.items():
-            monitor = self._monitor(vehicle_id, batch.state_of(vehicle_id))
+            monitor = self._monitor(contexts[vehicle_id], batch.state_of(vehicle_id))
             events.extend(monitor.process_many(fixes))
         touched = by_vehicle.keys()
         states = dict(batch.states)
@@ -67,10 +69,10 @@ class EvaluateRules:
             batch, states=states, alert_events=batch.alert_events + tuple(events)
         )
 
-    def _monitor(self, vehicle_id: str, state: VehicleState | None) -> Monitor:
+    def _monitor(self, context: VehicleContext, state: VehicleState | None) -> Monitor:
         """The vehicle's monitor with its current context, resumed from its checkpoint when
         this worker is new to it."""
-        context = self.directory.context_of(vehicle_id)
+        vehicle_id = context.vehicle_id
         monitor = self.monitors.get(vehicle_id)
         if monitor is not None and monitor.vehicle is not context:
             monitor.vehicle = context  # the trip changed: same clocks, new cargo or corridor
