@@ -20,9 +20,9 @@ from transport.alerts import evidence as evidence_mod
 from transport.alerts.handling import AlertAction, HandlingState, next_state
 from transport.alerts.lifecycle import AlertChange, AlertEvent
 from transport.store import models
-from transport.store import waybills as waybill_store
 from transport.store.scope import check_scope, scoped
 from transport.store.vehicle_keys import VehicleRef, resolve_vehicle_keys
+from transport.waybills import ACTIVE_STATES
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -150,19 +150,30 @@ def _to_alert(row: models.AlertRow) -> StoredAlert:
 
 
 def _waybill_of(session: Session, alert: Alert, ref: VehicleRef) -> int | None:
-    """Return the registry waybill of an alert: the one it names, else the vehicle's active one."""
+    """Return the registry waybill of an alert: the one it names, else the vehicle's active one.
+
+    Reads the id alone: a new alert costs one indexed lookup, not a loaded waybill.
+    """
     if ref.carrier_id is None or ref.vehicle_id is None:
         return None
+    table = models.WaybillRow
     if alert.waybill_id is not None and alert.waybill_id.isdigit():
-        named = waybill_store.get_waybill(
-            session, waybill_id=int(alert.waybill_id), carrier_id=ref.carrier_id
+        named = session.scalar(
+            select(table.id).where(
+                table.id == int(alert.waybill_id), table.carrier_id == ref.carrier_id
+            )
         )
         if named is not None:
-            return named.id
-    active = waybill_store.find_active_waybill(
-        session, vehicle_id=ref.vehicle_id, carrier_id=ref.carrier_id
+            return named
+    return session.scalar(
+        select(table.id)
+        .where(
+            table.vehicle_id == ref.vehicle_id,
+            table.carrier_id == ref.carrier_id,
+            table.state.in_([state.value for state in ACTIVE_STATES]),
+        )
+        .limit(1)
     )
-    return None if active is None else active.id
 
 
 def _new_row(session: Session, alert: Alert, ref: VehicleRef) -> models.AlertRow:

@@ -6,12 +6,16 @@ import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from tests.transport import alert_events
+from tests.transport import alert_events, fleet
 from tests.transport.store.conftest import Fleet, store_fleet
-from transport import registry
+from transport import goods, registry
 from transport._errors import ScopeError, TransitionError
 from transport.alerts.handling import AlertAction, HandlingState
 from transport.store import alerts, registries
+from transport.store import waybills as waybill_store
+from transport.waybills import Waybill, WaybillEvent
+
+CATALOGUE = goods.load_builtin_catalogue()
 
 
 def _plate(session: Session, fleet: Fleet) -> str:
@@ -79,6 +83,30 @@ def test_alert_created_by_another_writer_meanwhile_is_updated_not_duplicated(
     assert [a.id for a in page.items] == [stored.id]
     history = alerts.list_alert_history(session, alert_id=stored.id, all_carriers=True)
     assert [h.action for h in history or []] == [AlertAction.OPENED, AlertAction.ENDED]
+
+
+def test_alert_belongs_to_the_waybill_it_names_else_the_active_one(
+    session: Session, stored_fleet: Fleet
+) -> None:
+    plate = _plate(session, stored_fleet)
+    waybill = Waybill.model_validate(fleet.waybill_fields(**stored_fleet.refs()))
+    created = waybill_store.create_waybill(
+        session, waybill, carrier_id=stored_fleet.carrier_id, catalogue=CATALOGUE
+    )
+    assert created.id is not None
+    [unnamed] = alerts.record_alert_events(session, [alert_events.opened(plate)], all_carriers=True)
+    assert unnamed.waybill_id is None  # a draft is not active
+    waybill_store.apply_event(
+        session, waybill_id=created.id, event=WaybillEvent.DISPATCH, actor="调度",
+        carrier_id=stored_fleet.carrier_id,
+    )  # fmt: skip
+    named, unknown, active = (
+        alerts.record_alert_events(
+            session, [alert_events.opened(plate, waybill_id=waybill_id)], all_carriers=True
+        )[0]
+        for waybill_id in (str(created.id), "999999", None)
+    )
+    assert named.waybill_id == unknown.waybill_id == active.waybill_id == created.id
 
 
 def test_unregistered_vehicle_alert_is_police_only(session: Session, stored_fleet: Fleet) -> None:
