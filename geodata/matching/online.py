@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numba
 import numpy as np
-from numba.typed import List
 
 from geodata.matching import candidates, index, screening, transitions, viterbi
 from geodata.matching.matcher import DEFAULT_PARAMS, MatchParams
@@ -158,35 +156,49 @@ class OnlineMatcher:
     def _emit(self, count: int) -> list[MatchedPoint]:
         """Pop the first `count` pending fixes as matched points."""
         due, self._pending = self._pending[:count], self._pending[count:]
-        return [self._matched_point(step) for step in due]
+        paths = iter(self._paths_since_emitted([s for s in due if s.rows is not None]))
+        out = []
+        for step in due:
+            if step.rows is None:
+                nan = float("nan")
+                out.append(
+                    MatchedPoint(step.seq, step.t, -1, nan, nan, nan, nan, step.reason, False, ())
+                )
+                continue
+            edge, offset, dist, sx, sy = (float(a[step.chosen]) for a in step.rows)
+            out.append(
+                MatchedPoint(
+                    step.seq, step.t, int(edge), offset, sx, sy, dist, 0, step.is_break,
+                    next(paths),
+                )
+            )  # fmt: skip
+        return out
 
-    def _matched_point(self, step: _Step) -> MatchedPoint:
-        """A decided fix as a matched point, with the edges travelled since the last one."""
-        if step.rows is None:
-            nan = float("nan")
-            return MatchedPoint(step.seq, step.t, -1, nan, nan, nan, nan, step.reason, False, ())
-        j = step.chosen
-        edge, offset, dist, sx, sy = (float(a[j]) for a in step.rows)
-        path = self._path_from_last(step, int(edge), offset)
-        self._emitted = step
-        return MatchedPoint(
-            step.seq, step.t, int(edge), offset, sx, sy, dist, 0, step.is_break, path
+    def _paths_since_emitted(self, steps: list[_Step]) -> list[tuple[int, ...]]:
+        """The edges entered up to each decided step since the one before it (the last emitted
+        match for the first), traced for all of them in one kernel call."""
+        if not steps:
+            return []
+        anchor = [] if self._emitted is None else [self._emitted]
+        chain = anchor + steps
+        rows = [s.lattice for s in chain]
+        chosen = [s.chosen for s in chain]
+        counts, edges = transitions.trace_paths(
+            self.index.graph,
+            self.index.workspace,
+            np.array([int(r[0][j]) for r, j in zip(rows, chosen, strict=True)], np.int64),
+            np.array([float(r[1][j]) for r, j in zip(rows, chosen, strict=True)]),
+            np.array([s.x for s in chain]),
+            np.array([s.y for s in chain]),
+            np.array([s.t for s in chain]),
+            np.array([k == 0 or s.is_break for k, s in enumerate(chain)]),
+            self._hmm.limits,
         )
-
-    def _path_from_last(self, step: _Step, edge: int, offset: float) -> tuple[int, ...]:
-        """Edges entered since the last emitted match (just `edge` at a chain start)."""
-        last = self._emitted
-        if step.is_break or last is None:
-            return (edge,)
-        last_edge = int(last.lattice[0][last.chosen])
-        last_offset = float(last.lattice[1][last.chosen])
-        gc = float(np.hypot(step.x - last.x, step.y - last.y))
-        limit = transitions.route_limit_m(gc, step.t - last.t, self._hmm.limits)
-        out = List.empty_list(numba.types.int64)
-        found = transitions.route_edges(
-            self.index.graph, self.index.workspace, last_edge, last_offset, edge, limit, out
-        )
-        return tuple(int(e) for e in out) if found else (edge,)
+        self._emitted = steps[-1]
+        ends = np.cumsum(counts).tolist()
+        starts = [0, *ends[:-1]]
+        flat = edges.tolist()
+        return [tuple(flat[a:b]) for a, b in zip(starts, ends, strict=True)][len(anchor) :]
 
 
 def match_step_many(
