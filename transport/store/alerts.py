@@ -238,14 +238,16 @@ def _store_together(
     `rows` holds the stored rows by alert key and receives the new ones.
     """
     history: list[tuple[models.AlertRow, models.AlertActionRow]] = []
-    for event in events:
-        key = event.alert.alert_id
-        row = rows.get(key)
-        if row is None:
-            row = rows[key] = _new_row(session, event.alert, refs[event.alert.vehicle_id])
-            history.append((row, _history(AlertAction.OPENED, SYSTEM_ACTOR, None, row.started_at)))
-            session.add(row)
-        history.extend((row, entry) for entry in _apply(row, event, road_geometry))
+    with session.no_autoflush:  # the waybill lookups must not write the new rows one by one
+        for event in events:
+            key = event.alert.alert_id
+            row = rows.get(key)
+            if row is None:
+                row = rows[key] = _new_row(session, event.alert, refs[event.alert.vehicle_id])
+                opened = _history(AlertAction.OPENED, SYSTEM_ACTOR, None, row.started_at)
+                history.append((row, opened))
+                session.add(row)
+            history.extend((row, entry) for entry in _apply(row, event, road_geometry))
     session.flush()
     for row, entry in history:
         entry.alert_id = row.id
