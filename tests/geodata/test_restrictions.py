@@ -354,7 +354,7 @@ def test_service_area_bays_as_polygon_or_multipolygon() -> None:
                 "hazmat_bays": {
                     "type": "Polygon",
                     "coordinates": [
-                        _ring(114.001, 22.501, 114.002, 22.502)[:-1] + [[114.0015, 22.5015]]
+                        [*_ring(114.001, 22.501, 114.002, 22.502)[:-1], [114.0015, 22.5015]]
                     ],
                 }
             },
