@@ -3,9 +3,10 @@
 The compiled index holds, for every edge, the restrictions on it (CSR arrays): features on OSM
 way ids with their direction, line features found by geometry (a buffered STRtree query keeping
 edges that run along the line), and tunnel or bridge points extended to their whole structure.
-Polygon features (zones, water-source zones, no-parking zones, lots, buffered dense areas) go
-into an STRtree for point checks. Schedules are evaluated at query time and the answer is kept
-until the schedule's next change, so a stream of fixes costs one evaluation per change.
+Polygon features (zones, water-source zones, no-parking zones, lots and service areas, buffered
+dense areas) go into an STRtree for point checks; the hazmat bays of service areas are kept by
+restriction. Schedules are evaluated at query time and the answer is kept until the schedule's
+next change, so a stream of fixes costs one evaluation per change.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, overload
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.geometry
 from scipy import sparse
 from scipy.sparse import csgraph
 
@@ -102,6 +104,8 @@ class CompiledRestrictions:
         Metric polygons for point checks, the restriction of each, and their STRtree.
     corridors
         Approved corridors by restriction id: metric polygons (the line buffered by width / 2).
+    hazmat_bays
+        Hazmat bays of service areas that give them, by restriction index: metric polygons.
     edge_tunnel_category
         0 none, 1..5 for ADR categories A..E, per edge.
     problems
@@ -120,6 +124,7 @@ class CompiledRestrictions:
     edge_tunnel_category: np.ndarray
     problems: tuple[str, ...] = ()
     exempt_by: tuple[frozenset[str], ...] = ()
+    hazmat_bays: dict[int, shapely.Geometry] = field(default_factory=dict)
     _activity: dict[int, tuple[bool, dt.datetime, dt.datetime]] = field(default_factory=dict)
     _masks: dict[CargoKey, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     # In force, from, until (epoch µs) per slot and restriction: two cached intervals each.
@@ -202,6 +207,7 @@ class _Builder:
         self.pairs: list[tuple[np.ndarray, int]] = []
         self.zones: list[tuple[shapely.Geometry, int]] = []
         self.corridors: dict[str, shapely.Geometry] = {}
+        self.bays: dict[int, shapely.Geometry] = {}
         self.problems: list[str] = []
         self.forward = edge_is_forward(network)
         self.way = network.edges["osm_way_id"].to_numpy(np.int64)
@@ -224,6 +230,8 @@ class _Builder:
             edges = self._structure_edges(shape, p.kind, p.id)
         else:
             self.zones.append((self._zone_shape(shape, p), idx))
+            if p.hazmat_bays is not None:
+                self.bays[idx] = self._metric(shapely.geometry.shape(p.hazmat_bays.model_dump()))
             return
         self.pairs.append((edges, idx))
 
@@ -319,6 +327,7 @@ class _Builder:
             edge_tunnel_category=categories.to_numpy(np.uint8),
             problems=tuple(self.problems),
             exempt_by=tuple(self._exemptions(r) for r in restrictions),
+            hazmat_bays=self.bays,
         )
 
     def _exemptions(self, restriction: Restriction) -> frozenset[str]:

@@ -11,7 +11,13 @@ id
     Unique within the layer.
 kind
     One of `RestrictionKind`. ``dense_area`` needs ``buffer_m``, ``parking_lot`` needs
-    ``max_dwell_min``, ``approved_corridor`` needs ``width_m``; other kinds take none of them.
+    ``max_dwell_min``, ``approved_corridor`` needs ``width_m``; other kinds take none of them,
+    except ``service_area`` (an expressway service area), whose ``max_dwell_min`` is optional
+    (`SERVICE_AREA_MAX_DWELL_MIN`, 45 min [practice], when absent).
+hazmat_bays
+    ``service_area`` only, optional: its hazmat bays as a WGS-84 ``Polygon`` or ``MultiPolygon``
+    inside the area's polygon (not checked for an area given as a point). When given, a loaded
+    vehicle may stop only in them.
 geometry / osm_way_ids
     Either a WGS-84 ``Point``, ``LineString`` or ``Polygon`` geometry (lon, lat), or a list of OSM
     way ids with a ``direction`` (``forward``, ``backward``, ``both``; the default) relative to the
@@ -52,6 +58,7 @@ from geodata._errors import RestrictionLayerError, ScheduleError
 __all__ = [
     "LAYER_VERSION",
     "SCHEMA_PATH",
+    "SERVICE_AREA_MAX_DWELL_MIN",
     "CargoLike",
     "CargoSelector",
     "LayerProblem",
@@ -71,6 +78,8 @@ LAYER_VERSION = 1
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "restriction-layer-v1.schema.json"
 SCHEMA_ID = "https://hazmat-tracker.invalid/schemas/restriction-layer-v1.schema.json"
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+#: Stay in an expressway service area when its layer gives none [practice, DOMAIN §6].
+SERVICE_AREA_MAX_DWELL_MIN = 45.0
 
 
 class RestrictionKind(enum.StrEnum):
@@ -86,6 +95,7 @@ class RestrictionKind(enum.StrEnum):
     DENSE_AREA = "dense_area"
     NO_PARKING_ZONE = "no_parking_zone"
     PARKING_LOT = "parking_lot"
+    SERVICE_AREA = "service_area"
     APPROVED_CORRIDOR = "approved_corridor"
 
 
@@ -128,6 +138,7 @@ _GEOMETRY_TYPES: dict[RestrictionKind, frozenset[str]] = {
     RestrictionKind.DENSE_AREA: _POLYGONAL | _LINEAR | {"Point"},
     RestrictionKind.NO_PARKING_ZONE: _POLYGONAL,
     RestrictionKind.PARKING_LOT: _POLYGONAL | {"Point"},
+    RestrictionKind.SERVICE_AREA: _POLYGONAL | {"Point"},
     RestrictionKind.APPROVED_CORRIDOR: _LINEAR,
 }
 # Kinds that may name OSM ways instead of a geometry.
@@ -144,6 +155,11 @@ _KIND_PARAMETERS = {
     "buffer_m": RestrictionKind.DENSE_AREA,
     "max_dwell_min": RestrictionKind.PARKING_LOT,
     "width_m": RestrictionKind.APPROVED_CORRIDOR,
+}
+# Parameters other kinds may take as well, without requiring them.
+_OPTIONAL_PARAMETERS = {
+    "max_dwell_min": frozenset({RestrictionKind.SERVICE_AREA}),
+    "hazmat_bays": frozenset({RestrictionKind.SERVICE_AREA}),
 }
 
 ClassCode = Annotated[str, Field(pattern=r"^[1-9](\.[1-6])?$", examples=["2", "2.1", "3"])]
@@ -331,9 +347,31 @@ class PolygonGeometry(BaseModel):
         return self
 
 
+class MultiPolygonGeometry(BaseModel):
+    """A GeoJSON MultiPolygon in WGS-84: polygons as `PolygonGeometry` takes them, valid."""
+
+    model_config = _FROZEN
+    type: Literal["MultiPolygon"]
+    coordinates: list[
+        Annotated[list[Annotated[list[Position], Field(min_length=4)]], Field(min_length=1)]
+    ] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _closed_and_valid(self) -> MultiPolygonGeometry:
+        if any(ring[0] != ring[-1] for polygon in self.coordinates for ring in polygon):
+            msg = "polygon ring is not closed (first and last positions differ)"
+            raise ValueError(msg)
+        multipolygon = shapely.geometry.shape(self.model_dump())
+        if not multipolygon.is_valid:
+            msg = f"invalid multipolygon: {shapely.is_valid_reason(multipolygon)}"
+            raise ValueError(msg)
+        return self
+
+
 Geometry = Annotated[
     PointGeometry | LineStringGeometry | PolygonGeometry, Field(discriminator="type")
 ]
+AreaGeometry = Annotated[PolygonGeometry | MultiPolygonGeometry, Field(discriminator="type")]
 
 
 class RestrictionProperties(BaseModel):
@@ -353,11 +391,26 @@ class RestrictionProperties(BaseModel):
     exemptions: frozenset[PermitType] = frozenset()
     severity: Severity = Severity.VIOLATION
     buffer_m: float | None = Field(default=None, ge=0, description="dense_area only.")
-    max_dwell_min: float | None = Field(default=None, gt=0, description="parking_lot only.")
+    max_dwell_min: float | None = Field(
+        default=None,
+        gt=0,
+        description="parking_lot (required) and service_area (45 when absent) only.",
+    )
+    hazmat_bays: AreaGeometry | None = Field(
+        default=None, description="service_area only: the bays a loaded vehicle may stop in."
+    )
     width_m: float | None = Field(default=None, gt=0, description="approved_corridor only.")
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
     source: Source
+
+    @model_validator(mode="before")
+    @classmethod
+    def _service_area_dwell(cls, data: Any) -> Any:
+        is_service_area = isinstance(data, Mapping) and data.get("kind") == "service_area"
+        if is_service_area and data.get("max_dwell_min") is None:
+            return {**data, "max_dwell_min": SERVICE_AREA_MAX_DWELL_MIN}
+        return data
 
     @field_validator("schedule")
     @classmethod
@@ -451,15 +504,41 @@ def feature_problems(feature: Mapping[str, Any]) -> list[tuple[str, str]]:
     kind = _as_kind(props.get("kind"))
     problems += _place_problems(feature.get("geometry"), props, kind)
     if kind is not None:
-        for name, owner in _KIND_PARAMETERS.items():
-            if kind is owner and props.get(name) is None:
-                problems.append((f"properties.{name}", f"required for kind {kind.value}"))
-            elif kind is not owner and props.get(name) is not None:
-                problems.append((f"properties.{name}", f"only for kind {owner.value}"))
+        problems += _parameter_problems(props, kind)
+        problems += _bay_problems(feature.get("geometry"), props.get("hazmat_bays"))
     first, last = _as_date(props.get("valid_from")), _as_date(props.get("valid_to"))
     if first and last and first > last:
         problems.append(("properties.valid_to", f"before valid_from ({last} < {first})"))
     return problems
+
+
+def _parameter_problems(props: Mapping[str, Any], kind: RestrictionKind) -> list[tuple[str, str]]:
+    """Check that a feature gives the parameters its kind requires and no other kind's."""
+    problems = []
+    for name in sorted(_KIND_PARAMETERS.keys() | _OPTIONAL_PARAMETERS.keys()):
+        owner = _KIND_PARAMETERS.get(name)
+        allowed = _OPTIONAL_PARAMETERS.get(name, frozenset()) | ({owner} if owner else set())
+        if kind is owner and props.get(name) is None:
+            problems.append((f"properties.{name}", f"required for kind {kind.value}"))
+        elif kind not in allowed and props.get(name) is not None:
+            owners = ", ".join(sorted(k.value for k in allowed))
+            problems.append((f"properties.{name}", f"only for kind {owners}"))
+    return problems
+
+
+def _bay_problems(geometry: Any, bays: Any) -> list[tuple[str, str]]:
+    """Check that hazmat bays lie inside a polygon area (when both are well-formed)."""
+    if bays is None or not isinstance(geometry, Mapping) or geometry.get("type") != "Polygon":
+        return []
+    try:
+        area = PolygonGeometry.model_validate(geometry)
+        bay_model = pydantic.TypeAdapter(AreaGeometry).validate_python(bays)
+    except pydantic.ValidationError:
+        return []  # reported as type faults
+    area_shape = shapely.geometry.shape(area.model_dump())
+    if not area_shape.covers(shapely.geometry.shape(bay_model.model_dump())):
+        return [("properties.hazmat_bays", "not inside the service area's polygon")]
+    return []
 
 
 def _place_problems(
@@ -663,7 +742,7 @@ def _split_loc(loc: tuple[int | str, ...]) -> tuple[int | None, str]:
     return None, ".".join(str(part) for part in loc)
 
 
-_GEOMETRY_TAGS = frozenset({"Point", "LineString", "Polygon"})
+_GEOMETRY_TAGS = frozenset({"Point", "LineString", "Polygon", "MultiPolygon"})
 
 
 def layer_json_schema() -> dict[str, Any]:

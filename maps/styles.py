@@ -83,6 +83,9 @@ KIND_STYLES: dict[RestrictionKind, KindStyle] = {
     RestrictionKind.DENSE_AREA: KindStyle("#d01c8b", "人员密集区", "dense area", True),
     RestrictionKind.NO_PARKING_ZONE: KindStyle("#f1a340", "禁停区", "no-parking zone", True),
     RestrictionKind.PARKING_LOT: KindStyle("#4dac26", "专用停车场", "hazmat parking lot", True),
+    RestrictionKind.SERVICE_AREA: KindStyle(
+        "#7fbc41", "高速公路服务区", "expressway service area", True
+    ),
     RestrictionKind.APPROVED_CORRIDOR: KindStyle(
         "#018571", "核准路线走廊", "approved corridor", False
     ),

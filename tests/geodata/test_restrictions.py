@@ -291,3 +291,117 @@ def test_restriction_validates_on_its_own() -> None:
     feature["properties"]["kind"] = "dense_area"
     with pytest.raises(ValueError, match=r"properties\.buffer_m: required for kind dense_area"):
         restrictions.Restriction.model_validate(feature)
+
+
+def _ring(lon0: float, lat0: float, lon1: float, lat1: float) -> list[list[float]]:
+    return [[lon0, lat0], [lon1, lat0], [lon1, lat1], [lon0, lat1], [lon0, lat0]]
+
+
+def service_area(**props: Any) -> dict[str, Any]:
+    """An expressway service area feature, 0.004° square, in a layer dict."""
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [_ring(114.0, 22.5, 114.004, 22.504)]},
+        "properties": {
+            "id": "sa",
+            "kind": "service_area",
+            "name": {"zh": "服务区", "en": "service area"},
+            "legal_basis": {"zh": "依据", "en": "basis"},
+            "cargo": {"all_dangerous_goods": True},
+            "source": {"kind": "example"},
+            **props,
+        },
+    }
+    return restrictions.layer_document([feature], name="sa", authority=("测试", "test"))
+
+
+def test_service_area_stay_defaults_to_45_min_and_takes_its_own() -> None:
+    default = restrictions.load_layer(service_area()).features[0].properties
+    own = restrictions.load_layer(service_area(max_dwell_min=60)).features[0].properties
+    assert default.max_dwell_min == restrictions.SERVICE_AREA_MAX_DWELL_MIN == 45.0
+    assert own.max_dwell_min == 60
+
+
+def test_service_area_bays_as_polygon_or_multipolygon() -> None:
+    bays = {
+        "type": "MultiPolygon",
+        "coordinates": [
+            [_ring(114.0005, 22.5005, 114.001, 22.501)],
+            [_ring(114.002, 22.5005, 114.0025, 22.501)],
+        ],
+    }
+    (area,) = restrictions.load_layer(service_area(hazmat_bays=bays)).features
+    assert area.properties.hazmat_bays is not None
+    assert area.properties.hazmat_bays.type == "MultiPolygon"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        pytest.param(
+            {
+                "hazmat_bays": {
+                    "type": "Polygon",
+                    "coordinates": [_ring(114.01, 22.5, 114.02, 22.51)],
+                }
+            },
+            "properties.hazmat_bays",
+            "not inside the service area's polygon",
+            id="bays-outside",
+        ),
+        pytest.param(
+            {
+                "hazmat_bays": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [*_ring(114.001, 22.501, 114.002, 22.502)[:-1], [114.0015, 22.5015]]
+                    ],
+                }
+            },
+            "properties.hazmat_bays",
+            "polygon ring is not closed",
+            id="bay-ring-open",
+        ),
+        pytest.param(
+            {
+                "hazmat_bays": {
+                    "type": "LineString",
+                    "coordinates": [[114.001, 22.501], [114.002, 22.502]],
+                }
+            },
+            "properties.hazmat_bays",
+            "does not match any of the expected tags",
+            id="bay-line",
+        ),
+        pytest.param(
+            {
+                "kind": "parking_lot",
+                "max_dwell_min": 60,
+                "hazmat_bays": {
+                    "type": "Polygon",
+                    "coordinates": [_ring(114.001, 22.501, 114.002, 22.502)],
+                },
+            },
+            "properties.hazmat_bays",
+            "only for kind service_area",
+            id="bays-on-a-lot",
+        ),
+        pytest.param(
+            {"kind": "zone", "max_dwell_min": 60},
+            "properties.max_dwell_min",
+            "only for kind parking_lot, service_area",
+            id="dwell-on-a-zone",
+        ),
+    ],
+)
+def test_service_area_fault_names_file_feature_and_field(
+    change: dict[str, Any], field: str, message: str
+) -> None:
+    raw = service_area()
+    raw["features"][0]["properties"] |= change
+    with pytest.raises(RestrictionLayerError) as caught:
+        restrictions.load_layer(raw)
+    assert [(p.file, p.feature_index, p.field) for p in caught.value.problems] == [
+        ("<layer>", 0, field)
+    ]
+    assert message in caught.value.problems[0].message

@@ -139,6 +139,8 @@ class RoadContext:
     speed_limit_kmh: np.ndarray  # lowest posted limit (maxspeed, maxspeed:hgv), NaN if none
     osm_way_id: np.ndarray
     edge_name: np.ndarray
+    edge_u: np.ndarray  # node position each edge leaves from
+    edge_v: np.ndarray  # node position each edge arrives at
     structure_tree: shapely.STRtree
     fuel_tree: shapely.STRtree
     kind_codes: np.ndarray = field(repr=False)
@@ -167,6 +169,8 @@ class RoadContext:
             speed_limit_kmh=posted,
             osm_way_id=edges["osm_way_id"].to_numpy(np.int64),
             edge_name=edges["name"].astype(object).to_numpy(),
+            edge_u=edges["u"].to_numpy(np.int64),
+            edge_v=edges["v"].to_numpy(np.int64),
             structure_tree=shapely.STRtree(structures),
             fuel_tree=shapely.STRtree(shapely.points(np.asarray(sx), np.asarray(sy))),
             kind_codes=np.array([kinds.index(k) for k in compiled.kinds], dtype=np.int8),

@@ -16,6 +16,7 @@ from geodata import schedules
 __all__ = [
     "DeviationParams",
     "DrivingTimeParams",
+    "ExitGraceParams",
     "NightWindow",
     "ParkingParams",
     "RuleParams",
@@ -81,6 +82,20 @@ class ParkingParams(BaseModel):
     cluster_min_vehicles: int = Field(default=5, ge=2)
 
 
+class ExitGraceParams(BaseModel):
+    """Leaving a restriction the vehicle was already in when it came into force (DOMAIN §5).
+
+    On edges the grace ends at the next exit; a zone has no exit node, so it gets time and,
+    optionally, distance driven: the first one passed ends the grace.
+    """
+
+    model_config = _FROZEN
+    zone_grace_s: float = Field(default=15 * 60.0, gt=0, description="Time to leave a zone.")
+    zone_grace_m: float | None = Field(
+        default=None, gt=0, description="Distance driven to leave a zone; None: no limit."
+    )
+
+
 class DeviationParams(BaseModel):
     """Leaving the approved route's corridor."""
 
@@ -104,6 +119,7 @@ class RuleParams(BaseModel):
     driving_time: DrivingTimeParams = DrivingTimeParams()
     parking: ParkingParams = ParkingParams()
     deviation: DeviationParams = DeviationParams()
+    exit_grace: ExitGraceParams = ExitGraceParams()
 
     @model_validator(mode="after")
     def _known_zone(self) -> RuleParams:

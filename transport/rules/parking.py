@@ -5,7 +5,9 @@ A stop starts at the first fix at or below the stop speed and lasts while fixes 
 lasted `min_stop_s`: in or within 50 m of a tunnel or bridge,
 within 30 m of a fuel station, in a no-parking zone, in a lot that does not admit the load, is
 closed or is overstayed, or outside every lot longer than `max_stop_outside_lot_s`. A parking
-lot's cargo selector names the loads it admits; its schedule its opening hours.
+lot's cargo selector names the loads it admits; its schedule its opening hours. An expressway
+service area is a lot too (45 min stay unless its layer says otherwise); when it gives hazmat
+bays, a loaded vehicle standing outside them (by the stop's mean position) is at fault.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import shapely
 
 from geodata import restriction_index
 from geodata.restrictions import RestrictionKind
 from transport.rules.base import EPOCH, US, RuleEvent, RuleSpec, Text, restriction_event
 
 if TYPE_CHECKING:
+    from geodata.restriction_index import CompiledRestrictions
     from transport.rules.base import FixBatch
     from transport.rules.params import RuleParams
 
@@ -32,7 +36,7 @@ _LEGAL_BASIS = Text(
     "《道路交通安全法实施条例》第六十三条；《危险货物道路运输安全管理办法》",
     "RTSL-I Art 63; Order 29",
 )
-_LOTS = frozenset({RestrictionKind.PARKING_LOT})
+_LOTS = frozenset({RestrictionKind.PARKING_LOT, RestrictionKind.SERVICE_AREA})
 _NO_PARKING = frozenset({RestrictionKind.NO_PARKING_ZONE})
 
 
@@ -142,7 +146,7 @@ def _lot_events(
     lots_of = _pairs_by_pos(lot_pos, np.arange(len(lot_idx)))
     admits, _ = restriction_index.applies_mask(compiled, batch.vehicle.cargo_key)
     out: dict[int, list[RuleEvent]] = {}
-    for pos, dwell_s, _, _ in stops:
+    for pos, dwell_s, ax, ay in stops:
         events = out[pos] = []
         pairs = lots_of.get(pos)
         if not pairs:
@@ -161,6 +165,11 @@ def _lot_events(
                 ),
                 ("closed", not is_open[k], Text("停车场未开放", "lot is closed")),
                 (
+                    "bay",
+                    batch.vehicle.is_loaded and _is_outside_bays(compiled, idx, ax, ay),
+                    Text("未停在危险货物专用车位", "outside the hazmat bays"),
+                ),
+                (
                     "stay",
                     p.max_dwell_min is not None and dwell_s > p.max_dwell_min * 60.0,
                     Text(
@@ -175,6 +184,12 @@ def _lot_events(
                     event = restriction_event(RULE_ID, batch, pos, idx, fact=fact, value=dwell_s)
                     events.append(_rekey(event, f"lot_{what}:{p.id}"))
     return out
+
+
+def _is_outside_bays(compiled: CompiledRestrictions, idx: int, x: float, y: float) -> bool:
+    """Whether a metric point lies outside the hazmat bays of a service area that gives them."""
+    bays = compiled.hazmat_bays.get(idx)
+    return bays is not None and not bays.covers(shapely.Point(x, y))
 
 
 def _rekey(event: RuleEvent, key: str) -> RuleEvent:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 
 from tests.transport.rules.conftest import box, cargo, feature, local, monitor, opened, timeline
 from transport.rules import waiting_clusters
+from transport.rules.base import VehicleContext
 
 NOON = local(2025, 10, 9, 12, 0)
 
@@ -77,3 +80,48 @@ def test_waiting_cluster_needs_k_vehicles_within_r() -> None:
     assert not waiting_clusters.find_waiting_clusters(
         ids, x, y, at=NOON, radius_m=45.0, min_vehicles=5
     )
+
+
+SERVICE_AREA = feature(
+    "sa",
+    "service_area",
+    box(114.03, 22.54, 114.04, 22.56),
+    hazmat_bays=box(114.034, 22.549, 114.036, 22.551),
+)
+
+
+def _stand(network, lon: float, minutes: float, *features) -> list:
+    """Parking alerts of a tanker standing at `lon` for `minutes` from noon, with GPS drift."""
+    fixes = timeline(network, NOON, minutes * 60, lon=lon, speed_kmh=0.0, noise_m=6.0)
+    return opened(monitor(network, *features).process_all(fixes), "parking")
+
+
+def test_service_area_bay_30_min_raises_nothing(toy) -> None:
+    # Also a designated place: 30 min there is no long stop outside any lot.
+    assert not _stand(toy, 114.035, 31, SERVICE_AREA)
+
+
+def test_service_area_outside_the_bays_alerts(toy) -> None:
+    (alert,) = _stand(toy, 114.038, 10, SERVICE_AREA)
+    assert alert.key == "lot_bay:sa"
+    assert alert.evidence.fact.en == "test sa: outside the hazmat bays"
+    assert "危险货物专用车位" in alert.evidence.fact.zh
+
+
+def test_empty_vehicle_may_stand_outside_the_bays(toy) -> None:
+    fixes = timeline(toy, NOON, 600, lon=114.038, speed_kmh=0.0)
+    m = monitor(toy, SERVICE_AREA)
+    m.vehicle = VehicleContext("V1", cargo=None)
+    assert not opened(m.process_all(fixes), "parking")
+
+
+def test_service_area_bay_50_min_is_over_the_45_min_default(toy) -> None:
+    (alert,) = _stand(toy, 114.035, 50, SERVICE_AREA)
+    assert alert.key == "lot_stay:sa"
+    assert alert.started_at > NOON + dt.timedelta(minutes=45)
+    assert "45 min" in alert.evidence.fact.en
+
+
+def test_service_area_without_bays_takes_any_place_and_its_own_stay(toy) -> None:
+    open_area = feature("sa2", "service_area", box(114.03, 22.54, 114.04, 22.56), max_dwell_min=60)
+    assert not _stand(toy, 114.038, 50, open_area)
