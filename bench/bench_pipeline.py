@@ -142,7 +142,6 @@ def worker_args(redis_url: str, db_url: str, fix_db: Path, prefix: str, shards: 
         "worker", "--redis", redis_url, "--n-shards", str(N_SHARDS), "--shards", shards,
         "--name", name, "--prefix", prefix, "--db", str(fix_db), "--network", "default",
         "--layers", str(layer), "--database", db_url, "--match-lag", str(MATCH_LAG),
-        "--batch-size", "500",
     ] + ([] if track else ["--no-track"])  # fmt: skip
 
 

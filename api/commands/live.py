@@ -23,7 +23,7 @@ from geodata import restrictions, sources
 from geodata.matching.matcher import MatchParams
 from transport.bus import batching, memory, redis_streams
 from transport.gateway import jt808_server, reminder_desk
-from transport.pipeline import chain, checkpoint, fix_store, live_monitoring, service
+from transport.pipeline import chain, checkpoint, fix_store, live_monitoring, runner, service
 from transport.settings import get_settings
 from transport.store.engine import migrate
 
@@ -151,7 +151,9 @@ def worker(
     n_shards: ShardCountOption = 4,
     db: DbOption = DEFAULT_DB,
     name: Annotated[str | None, typer.Option(help="Consumer name (unique).")] = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="Fixes per batch.")] = 500,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Fixes read per shard into one batch (at most).")
+    ] = runner.DEFAULT_BATCH_SIZE,
     lease_ttl_ms: Annotated[int, typer.Option(min=100, help="Shard lease time.")] = 10_000,
     claim_idle_ms: Annotated[
         int | None, typer.Option(help="Claim others' pending messages idle this long.")

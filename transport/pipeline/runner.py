@@ -28,7 +28,7 @@ __all__ = ["DEFAULT_BATCH_SIZE", "Runner", "RunnerStats"]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 500
+DEFAULT_BATCH_SIZE = 2_000  # per shard read: a backlog drains in big batches (see README)
 _RETRIED = (sqlite3.OperationalError, redis.ConnectionError, redis.TimeoutError, OSError)
 
 
