@@ -12,6 +12,8 @@ id
 kind
     One of `RestrictionKind`. ``dense_area`` needs ``buffer_m``, ``parking_lot`` needs
     ``max_dwell_min``, ``approved_corridor`` needs ``width_m``; other kinds take none of them.
+    A ``parking_lot`` may give its ``capacity``, the number of vehicles it holds (a positive
+    integer; no limit when absent); other kinds may not.
 geometry / osm_way_ids
     Either a WGS-84 ``Point``, ``LineString`` or ``Polygon`` geometry (lon, lat), or a list of OSM
     way ids with a ``direction`` (``forward``, ``backward``, ``both``; the default) relative to the
@@ -145,6 +147,8 @@ _KIND_PARAMETERS = {
     "max_dwell_min": RestrictionKind.PARKING_LOT,
     "width_m": RestrictionKind.APPROVED_CORRIDOR,
 }
+# Parameters a kind may give; no other kind takes them.
+_OPTIONAL_KIND_PARAMETERS = {"capacity": RestrictionKind.PARKING_LOT}
 
 ClassCode = Annotated[str, Field(pattern=r"^[1-9](\.[1-6])?$", examples=["2", "2.1", "3"])]
 UnNumber = Annotated[str, Field(pattern=r"^[0-9]{4}$", examples=["1203"])]
@@ -355,6 +359,9 @@ class RestrictionProperties(BaseModel):
     buffer_m: float | None = Field(default=None, ge=0, description="dense_area only.")
     max_dwell_min: float | None = Field(default=None, gt=0, description="parking_lot only.")
     width_m: float | None = Field(default=None, gt=0, description="approved_corridor only.")
+    capacity: int | None = Field(
+        default=None, gt=0, description="parking_lot only: how many vehicles it holds."
+    )
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
     source: Source
@@ -455,6 +462,9 @@ def feature_problems(feature: Mapping[str, Any]) -> list[tuple[str, str]]:
             if kind is owner and props.get(name) is None:
                 problems.append((f"properties.{name}", f"required for kind {kind.value}"))
             elif kind is not owner and props.get(name) is not None:
+                problems.append((f"properties.{name}", f"only for kind {owner.value}"))
+        for name, owner in _OPTIONAL_KIND_PARAMETERS.items():
+            if kind is not owner and props.get(name) is not None:
                 problems.append((f"properties.{name}", f"only for kind {owner.value}"))
     first, last = _as_date(props.get("valid_from")), _as_date(props.get("valid_to"))
     if first and last and first > last:
