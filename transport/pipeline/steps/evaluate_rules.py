@@ -54,7 +54,7 @@ class EvaluateRules:
         events: list[AlertEvent] = []
         for vehicle_id, fixes in by_vehicle.items():
             monitor = self._monitor(vehicle_id, batch.state_of(vehicle_id))
-            events.extend(monitor.process_many(fixes))
+            events.extend(monitor.process_many(fixes, fleet=batch.fleet))
         touched = by_vehicle.keys()
         states = dict(batch.states)
         for vehicle_id in touched:
