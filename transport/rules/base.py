@@ -271,7 +271,8 @@ class FixBatch:
     driven since the previous fix. Times are epoch microseconds; `local_us` is the local wall
     clock (rule time zone) in microseconds since the local epoch. `fleet` holds the other
     vehicles' current stops for the fleet-level parking rules, ``None`` when nobody supplies
-    them (a single track checked alone).
+    them (a single track checked alone). `memo` lets rules share what they derive alike from
+    the batch (the fleet rules' stop following).
     """
 
     fixes: tuple[MatchedFix, ...]
@@ -291,6 +292,7 @@ class FixBatch:
     zone_pos: np.ndarray
     zone_idx: np.ndarray
     fleet: FleetView | None = None
+    memo: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.fixes)
