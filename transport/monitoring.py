@@ -72,7 +72,14 @@ class Monitor:
         self.alert_params = alert_params or lifecycle.LifecycleParams()
         self.rules = rules
         self.titles = {rule.rule_id: rule.title for rule in rules}
-        self.state = state or MonitorState(tuple(rule.initial_state() for rule in rules))
+        fresh = tuple(rule.initial_state() for rule in rules)
+        if state is not None and len(state.rule_states) != len(rules):
+            # A checkpoint written with another set of rules (rules were added): the clocks
+            # cannot be paired with their rules, so they start again; open alerts are kept.
+            logger.warning("checkpoint of %s holds %d rule states for %d rules; clocks restart",
+                           vehicle.vehicle_id, len(state.rule_states), len(rules))  # fmt: skip
+            state = MonitorState(fresh, state.alerts, state.last_fix)
+        self.state = state or MonitorState(fresh)
         self.ignored: Counter[str] = Counter()
 
     def process(self, fix: MatchedFix) -> tuple[AlertEvent, ...]:
