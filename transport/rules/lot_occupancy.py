@@ -102,7 +102,8 @@ def capacity_step(
                 CAPACITY_RULE_ID, batch, stop.pos, idx, fact=fact,
                 value=float(held + 1), limit=float(lot.capacity),
             )  # fmt: skip
-            events.append((stop.pos, _with(event, f"capacity:{lot.id}", _CAPACITY_BASIS)))
+            # The lot's own legal basis: the notice that designates it and sets its capacity.
+            events.append((stop.pos, _with(event, f"capacity:{lot.id}", event.legal_basis)))
     return state, events
 
 
