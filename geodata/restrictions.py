@@ -14,6 +14,8 @@ kind
     ``max_dwell_min``, ``approved_corridor`` needs ``width_m``; other kinds take none of them,
     except ``service_area`` (an expressway service area), whose ``max_dwell_min`` is optional
     (`SERVICE_AREA_MAX_DWELL_MIN`, 45 min [practice], when absent).
+    A ``parking_lot`` may give its ``capacity``, the number of vehicles it holds (a positive
+    integer; no limit when absent); other kinds may not.
 hazmat_bays
     ``service_area`` only, optional: its hazmat bays as a WGS-84 ``Polygon`` or ``MultiPolygon``
     inside the area's polygon (not checked for an area given as a point). When given, a loaded
@@ -156,10 +158,11 @@ _KIND_PARAMETERS = {
     "max_dwell_min": RestrictionKind.PARKING_LOT,
     "width_m": RestrictionKind.APPROVED_CORRIDOR,
 }
-# Parameters other kinds may take as well, without requiring them.
+# Parameters kinds may give without being required to.
 _OPTIONAL_PARAMETERS = {
     "max_dwell_min": frozenset({RestrictionKind.SERVICE_AREA}),
     "hazmat_bays": frozenset({RestrictionKind.SERVICE_AREA}),
+    "capacity": frozenset({RestrictionKind.PARKING_LOT}),
 }
 
 ClassCode = Annotated[str, Field(pattern=r"^[1-9](\.[1-6])?$", examples=["2", "2.1", "3"])]
@@ -400,6 +403,9 @@ class RestrictionProperties(BaseModel):
         default=None, description="service_area only: the bays a loaded vehicle may stop in."
     )
     width_m: float | None = Field(default=None, gt=0, description="approved_corridor only.")
+    capacity: int | None = Field(
+        default=None, gt=0, description="parking_lot only: how many vehicles it holds."
+    )
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
     source: Source

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from transport.alerts.lifecycle import AlertEvent
     from transport.rules.base import RoadContext, RuleEvent, RuleSpec, VehicleContext
+    from transport.rules.fleet_view import FleetView
 
 __all__ = ["MatchedFix", "Monitor", "MonitorState", "process_fleet"]
 
@@ -71,25 +72,40 @@ class Monitor:
         self.alert_params = alert_params or lifecycle.LifecycleParams()
         self.rules = rules
         self.titles = {rule.rule_id: rule.title for rule in rules}
-        self.state = state or MonitorState(tuple(rule.initial_state() for rule in rules))
+        fresh = tuple(rule.initial_state() for rule in rules)
+        if state is not None and len(state.rule_states) != len(rules):
+            # A checkpoint written with another set of rules (rules were added): the clocks
+            # cannot be paired with their rules, so they start again; open alerts are kept.
+            logger.warning("checkpoint of %s holds %d rule states for %d rules; clocks restart",
+                           vehicle.vehicle_id, len(state.rule_states), len(rules))  # fmt: skip
+            state = MonitorState(fresh, state.alerts, state.last_fix)
+        self.state = state or MonitorState(fresh)
         self.ignored: Counter[str] = Counter()
 
     def process(self, fix: MatchedFix) -> tuple[AlertEvent, ...]:
         """Run every rule on one fix; return the alerts opened, updated or closed by it."""
         return tuple(self.process_many((fix,)))
 
-    def process_many(self, fixes: Sequence[MatchedFix]) -> list[AlertEvent]:
+    def process_many(
+        self, fixes: Sequence[MatchedFix], *, fleet: FleetView | None = None
+    ) -> list[AlertEvent]:
         """Run every rule on a batch of this vehicle's fixes; return every change in order.
 
         The same changes as `process` fix by fix: locating is one bulk query for the batch, the
         rules step over it vectorised, and the lifecycle runs only at fixes with a condition
-        present or an alert being followed.
+        present or an alert being followed. `fleet` is the snapshot of the other vehicles'
+        stops the fleet-level parking rules read (none without it).
         """
         kept = self._in_order(fixes)
         if not kept:
             return []
         batch = locate(
-            kept, self.state.last_fix, self.vehicle, self.road, time_zone=self.params.time_zone
+            kept,
+            self.state.last_fix,
+            self.vehicle,
+            self.road,
+            time_zone=self.params.time_zone,
+            fleet=fleet,
         )
         states: list[Any] = []
         events_at: dict[int, list[RuleEvent]] = {}

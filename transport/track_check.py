@@ -32,13 +32,16 @@ if TYPE_CHECKING:
     from geodata.matching.result import MatchResult
     from geodata.network import RoadNetwork
     from geodata.restrictions import Restriction, RestrictionLayer
+    from transport.alerts.lifecycle import AlertEvent
     from transport.rules.params import RuleParams
 
 __all__ = [
     "TrackCheck",
     "alert_to_dict",
     "check_track",
+    "closed_alerts",
     "derive_speed_kmh",
+    "match_stream",
     "matched_fixes",
     "road_context",
 ]
@@ -209,6 +212,26 @@ def check_track(
     ValueError
         `fixes` lacks a column or its times are naive.
     """
+    stream, matched = match_stream(network, vehicle.vehicle_id, fixes, match_params=match_params)
+    monitor = Monitor(vehicle, road, params=params, alert_params=alert_params)
+    changes = [*monitor.process_all(stream), *monitor.finish()]
+    return TrackCheck(
+        alerts=closed_alerts(changes),
+        fixes=len(stream),
+        matched=matched,
+        ignored=dict(Counter(monitor.ignored)),
+    )
+
+
+def match_stream(
+    network: RoadNetwork,
+    vehicle_id: str,
+    fixes: pd.DataFrame,
+    *,
+    match_params: MatchParams = DEFAULT_PARAMS,
+) -> tuple[list[MatchedFix], int]:
+    """Match one vehicle's track in one batch; return its fixes in time order and how many
+    matched an edge (columns and speeds as in `check_track`)."""
     frame = _prepared(network, fixes)
     t = (frame["fix_at"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
     x, y = frame["x"].to_numpy(float), frame["y"].to_numpy(float)
@@ -218,17 +241,15 @@ def check_track(
         frame["speed_kmh"].to_numpy(float) if "speed_kmh" in frame else np.full(len(t), np.nan)
     )
     speed = np.where(np.isfinite(reported), reported, derived)
-    monitor = Monitor(vehicle, road, params=params, alert_params=alert_params)
-    stream = matched_fixes(frame, result, vehicle_id=vehicle.vehicle_id, speed_kmh=speed)
-    changes = [*monitor.process_all(stream), *monitor.finish()]
+    stream = matched_fixes(frame, result, vehicle_id=vehicle_id, speed_kmh=speed)
+    return stream, int(result.is_matched.sum())
+
+
+def closed_alerts(changes: Iterable[AlertEvent]) -> tuple[Alert, ...]:
+    """The alerts closed among lifecycle changes, by start time, then rule id and key."""
     closed = [c.alert for c in changes if c.change is AlertChange.CLOSED]
     closed.sort(key=lambda a: (a.started_at, a.rule_id, a.key))
-    return TrackCheck(
-        alerts=tuple(closed),
-        fixes=len(frame),
-        matched=int(result.is_matched.sum()),
-        ignored=dict(Counter(monitor.ignored)),
-    )
+    return tuple(closed)
 
 
 def _prepared(network: RoadNetwork, fixes: pd.DataFrame) -> pd.DataFrame:

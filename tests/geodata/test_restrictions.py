@@ -155,6 +155,21 @@ def test_malformed_layer_reports_every_problem(tmp_path: Path) -> None:
             id="dwell",
         ),
         pytest.param(
+            {"capacity": 4}, "properties.capacity", "only for kind parking_lot", id="capacity"
+        ),
+        pytest.param(
+            {"kind": "parking_lot", "max_dwell_min": 60, "capacity": 0},
+            "properties.capacity",
+            "greater than 0",
+            id="capacity-zero",
+        ),
+        pytest.param(
+            {"kind": "parking_lot", "max_dwell_min": 60, "capacity": 2.5},
+            "properties.capacity",
+            "valid integer",
+            id="capacity-fraction",
+        ),
+        pytest.param(
             {"kind": "approved_corridor", "width_m": 50},
             "geometry.type",
             "takes LineString, not Polygon",
@@ -190,6 +205,16 @@ def test_single_fault_names_feature_and_field(
         ("<layer>", 2, field)
     ]
     assert message in caught.value.problems[0].message
+
+
+def test_parking_lot_capacity_is_read_and_optional() -> None:
+    raw = example_dict()
+    lot = {"kind": "parking_lot", "max_dwell_min": 360}
+    raw["features"][2]["properties"] |= lot | {"capacity": 12}
+    raw["features"][3]["properties"] |= lot
+    raw["features"][3]["properties"].pop("buffer_m", None)
+    layer = restrictions.load_layer(raw)
+    assert [r.properties.capacity for r in layer.features[2:4]] == [12, None]
 
 
 def test_feature_without_geometry_or_ways_is_refused() -> None:

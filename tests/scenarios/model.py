@@ -22,6 +22,16 @@ A scenario is one YAML file in ``tests/scenarios/files/``; this pydantic model i
         - {lon: 113.95, lat: 22.52, stop_s: 600, speed_kmh: 75}
     expect:                                 # every alert must be listed: [] means none at all
       - {rule_id: forbidden_entry, restriction_id: ban, start_after: "...", start_before: "..."}
+
+Several vehicles (for the fleet-level parking rules) replace `vehicle` and `drive`/`fixes` with
+`vehicles:`, each a vehicle with its own `drive` or `fixes`; expectations may name a
+`vehicle_id`::
+
+    vehicles:
+      - {vehicle_id: A, cargo: [UN1203], drive: {...}}
+      - {vehicle_id: B, cargo: [UN2014], drive: {...}}
+    expect:
+      - {rule_id: lot_segregation, vehicle_id: B}
 """
 
 from __future__ import annotations
@@ -83,6 +93,20 @@ class Vehicle(BaseModel):
     corridor: str | None = Field(default=None, description="Id of an approved_corridor.")
 
 
+class FleetMember(Vehicle):
+    """One of several vehicles: the vehicle and its own movement (one of `drive`, `fixes`)."""
+
+    drive: Drive | None = None
+    fixes: list[Fix] | None = None
+
+    @model_validator(mode="after")
+    def _one_movement(self) -> FleetMember:
+        if (self.drive is None) == (self.fixes is None):
+            msg = f"vehicle {self.vehicle_id}: give exactly one of `drive` and `fixes`"
+            raise ValueError(msg)
+        return self
+
+
 class Corridor(BaseModel):
     """An approved corridor built along the route through waypoints (added to the layers)."""
 
@@ -105,6 +129,7 @@ class Expected(BaseModel):
 
     model_config = _STRICT
     rule_id: str
+    vehicle_id: str | None = Field(default=None, description="Whose alert (several vehicles).")
     key: str | None = Field(default=None, description="Exact key, or a prefix ending in '*'.")
     restriction_id: str | None = None
     start_after: AwareDatetime | None = None
@@ -126,6 +151,9 @@ class Scenario(BaseModel):
     vehicle: Vehicle = Vehicle()
     drive: Drive | None = None
     fixes: list[Fix] | None = None
+    vehicles: list[FleetMember] | None = Field(
+        default=None, min_length=2, description="Several vehicles, each with its movement."
+    )
     rule_params: dict[str, Any] = Field(default_factory=dict)
     expect: list[Expected]
     ignore_rules: list[str] = Field(
@@ -134,7 +162,15 @@ class Scenario(BaseModel):
 
     @model_validator(mode="after")
     def _one_movement(self) -> Scenario:
-        if (self.drive is None) == (self.fixes is None):
+        if self.vehicles is not None:
+            if self.drive is not None or self.fixes is not None:
+                msg = "with `vehicles`, give each vehicle's `drive` or `fixes`, not the scenario's"
+                raise ValueError(msg)
+            ids = [v.vehicle_id for v in self.vehicles]
+            if len(set(ids)) != len(ids):
+                msg = f"`vehicles` repeat a vehicle id: {sorted(ids)}"
+                raise ValueError(msg)
+        elif (self.drive is None) == (self.fixes is None):
             msg = "give exactly one of `drive` and `fixes`"
             raise ValueError(msg)
         return self

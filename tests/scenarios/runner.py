@@ -12,8 +12,8 @@ import shapely
 from geodata import restriction_index, restrictions
 from geodata.network import RoadNetwork
 from tests.scenarios import drive
-from tests.scenarios.model import Expected, Scenario
-from transport import track_check
+from tests.scenarios.model import Expected, FleetMember, Scenario, Vehicle
+from transport import fleet_check, track_check
 from transport.alerts.lifecycle import Alert
 from transport.cargo import CargoProfile
 from transport.rules.base import RoadContext, VehicleContext
@@ -92,9 +92,11 @@ def build_road(network: RoadNetwork, scenario: Scenario) -> RoadContext:
     return road
 
 
-def build_vehicle(road: RoadContext, scenario: Scenario) -> VehicleContext:
-    """The vehicle with its load, permits and corridor."""
-    spec = scenario.vehicle
+def build_vehicle(
+    road: RoadContext, scenario: Scenario, spec: Vehicle | None = None
+) -> VehicleContext:
+    """The vehicle (the scenario's, or one of its `vehicles`) with load, permits and corridor."""
+    spec = spec or scenario.vehicle
     lines = [
         {"un_number": line.removeprefix("UN"), "quantity": 20, "unit": "t", "carriage": "tank"}
         if isinstance(line, str)
@@ -108,8 +110,8 @@ def build_vehicle(road: RoadContext, scenario: Scenario) -> VehicleContext:
     )
 
 
-def build_fixes(network: RoadNetwork, scenario: Scenario) -> pd.DataFrame:
-    """The fixes: driven through the waypoints, or the timed list."""
+def build_fixes(network: RoadNetwork, scenario: Scenario | FleetMember) -> pd.DataFrame:
+    """The fixes (of the scenario or of one vehicle): driven through waypoints, or listed."""
     if scenario.fixes is not None:
         return pd.DataFrame(
             {
@@ -141,15 +143,23 @@ def build_fixes(network: RoadNetwork, scenario: Scenario) -> pd.DataFrame:
 def run_scenario(network: RoadNetwork, scenario: Scenario) -> track_check.TrackCheck:
     """Build everything and check the track."""
     road = build_road(network, scenario)
+    params = RuleParams.model_validate(scenario.rule_params)
+    if scenario.vehicles is not None:
+        tracks = [
+            (build_vehicle(road, scenario, member), build_fixes(network, member))
+            for member in scenario.vehicles
+        ]
+        return fleet_check.check_fleet(network, road, tracks, params=params)
     vehicle = build_vehicle(road, scenario)
     fixes = build_fixes(network, scenario)
-    params = RuleParams.model_validate(scenario.rule_params)
     return track_check.check_track(network, road, vehicle, fixes, params=params)
 
 
 def _fits(alert: Alert, expected: Expected) -> bool:
     """Whether an alert is the one expected."""
     if alert.rule_id != expected.rule_id:
+        return False
+    if expected.vehicle_id is not None and alert.vehicle_id != expected.vehicle_id:
         return False
     if expected.key is not None:
         key = expected.key
@@ -166,7 +176,7 @@ def describe(alerts: tuple[Alert, ...]) -> str:
     """One line per alert, for failure messages."""
     return (
         "\n".join(
-            f"  {a.rule_id} key={a.key} restriction={a.evidence.restriction_id} "
+            f"  {a.vehicle_id} {a.rule_id} key={a.key} restriction={a.evidence.restriction_id} "
             f"{a.started_at.isoformat()} .. {a.ended_at.isoformat() if a.ended_at else '-'} "
             f"({a.evidence.fact.en})"
             for a in alerts
@@ -186,7 +196,7 @@ def compare(alerts: tuple[Alert, ...], scenario: Scenario) -> list[str]:
         else:
             left.remove(found)
     faults += [
-        f"unexpected: {a.rule_id} key={a.key} at {a.started_at.isoformat()}"
+        f"unexpected: {a.vehicle_id} {a.rule_id} key={a.key} at {a.started_at.isoformat()}"
         for a in left
         if a.rule_id not in scenario.ignore_rules
     ]

@@ -39,3 +39,20 @@ def test_every_rule_is_expected_to_alert_in_some_scenario() -> None:
     expected = {e.rule_id for p in FILES for e in load(p).expect}
     missing = {rule.rule_id for rule in RULES} - expected
     assert not missing, f"rules no scenario expects: {sorted(missing)}"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        pytest.param({"drive": {}}, "with `vehicles`, give each vehicle's", id="both-forms"),
+        pytest.param({"same_id": True}, "`vehicles` repeat a vehicle id", id="same-id"),
+    ],
+)
+def test_multi_vehicle_scenario_form_is_checked(extra: dict, message: str) -> None:
+    raw = yaml.safe_load((FILES[0].parent / "sz_lot_capacity_third_of_3_no_alert.yaml").read_text())
+    if "drive" in extra:
+        raw["drive"] = raw["vehicles"][0]["drive"]
+    if "same_id" in extra:
+        raw["vehicles"][1]["vehicle_id"] = raw["vehicles"][0]["vehicle_id"]
+    with pytest.raises(ValueError, match=message):
+        Scenario.model_validate(raw)

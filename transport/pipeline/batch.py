@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from transport.alerts.lifecycle import AlertEvent
     from transport.fixes import Fix
     from transport.matched import MatchedFix
+    from transport.rules.fleet_view import FleetView
 
 __all__ = ["RECENT_FIXES_KEPT", "Batch", "VehicleState", "epoch_us"]
 
@@ -90,7 +91,8 @@ class Batch:
 
     `matched` holds the fixes the live matcher has decided (a few fixes behind `fixes`, by its
     lag) and `alert_events` the alert changes the rules made of them; `backfill_matched` holds
-    the late back-fill fixes matched in their own pass, which the rules never see.
+    the late back-fill fixes matched in their own pass, which the rules never see. `fleet`
+    holds the fleet's current stops for the fleet-level parking rules, when the chain reads them.
     """
 
     fixes: tuple[Fix, ...]
@@ -99,6 +101,7 @@ class Batch:
     matched: tuple[MatchedFix, ...] = ()
     alert_events: tuple[AlertEvent, ...] = ()
     backfill_matched: tuple[MatchedFix, ...] = ()
+    fleet: FleetView | None = None
 
     def is_late(self, fix: Fix) -> bool:
         """Whether a fix is back-fill older than its vehicle's live stream (flagged by `order`)."""

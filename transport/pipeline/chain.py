@@ -2,8 +2,10 @@
 
 With monitoring set up, the fixes are matched (late back-fill in a pass of its own) and the
 rules run before the state advances, and the results are published once the fixes are stored;
-without it those steps are absent. The rules read each vehicle's context from the
-`VehicleDirectory` (the waybill store in production, `store_directory.StoreDirectory`).
+without it those steps are absent. With a stop store the rules also read the fleet's current
+stops (refreshed before them) and the batch's vehicles' stops are shared after them. The rules
+read each vehicle's context from the `VehicleDirectory` (the waybill store in production,
+`store_directory.StoreDirectory`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from transport.pipeline.steps import (
     match_backfill,
     order,
     publish,
+    publish_stops,
+    refresh_fleet,
     store,
 )
 
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
     from transport.pipeline.checkpoint import CheckpointStore
     from transport.pipeline.context import VehicleDirectory
     from transport.pipeline.fix_store import FixStore
+    from transport.pipeline.fleet_stops import StopStore
     from transport.rules.base import RoadContext
 
 __all__ = ["Chain", "MonitoringSetup", "Step", "build_chain"]
@@ -48,7 +53,8 @@ Chain = tuple[Step, ...]
 @dataclass(frozen=True)
 class MonitoringSetup:
     """What matching and the rules need: the network, its compiled restrictions, the vehicles,
-    and where alerts and matched positions go."""
+    and where alerts and matched positions go; where the vehicles' current stops are shared (for
+    the fleet-level parking rules; without, they raise nothing)."""
 
     network: RoadNetwork
     road: RoadContext
@@ -56,6 +62,7 @@ class MonitoringSetup:
     match_params: MatchParams
     alert_sinks: tuple[publish.AlertSink, ...] = ()
     position_sinks: tuple[publish.PositionSink, ...] = ()
+    stop_store: StopStore | None = None
 
 
 def build_chain(
@@ -68,10 +75,20 @@ def build_chain(
     matching: Chain = ()
     publishing: Chain = ()
     if monitoring is not None:
+        rules = evaluate_rules.EvaluateRules(monitoring.road, monitoring.directory)
+        fleet_before: Chain = ()
+        fleet_after: Chain = ()
+        if monitoring.stop_store is not None:
+            fleet_before = (refresh_fleet.RefreshFleet(monitoring.stop_store),)
+            fleet_after = (
+                publish_stops.PublishStops(monitoring.stop_store, monitoring.road, rules.monitors),
+            )
         matching = (
             match.Match(monitoring.network, monitoring.match_params),
             match_backfill.MatchBackfill(monitoring.network, monitoring.match_params),
-            evaluate_rules.EvaluateRules(monitoring.road, monitoring.directory),
+            *fleet_before,
+            rules,
+            *fleet_after,
         )
         publishing = (
             publish.Publish(

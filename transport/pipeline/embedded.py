@@ -16,6 +16,7 @@ from transport.bus.memory import MemoryBus
 from transport.pipeline import chain, runner
 from transport.pipeline.batch import Batch
 from transport.pipeline.checkpoint import MemoryCheckpointStore
+from transport.pipeline.fleet_stops import MemoryStopStore
 from transport.pipeline.steps import match
 
 if TYPE_CHECKING:
@@ -54,7 +55,8 @@ def run_embedded(
         Validated fixes of any number of vehicles.
     monitoring
         Network, compiled restrictions and vehicles; its sinks are called as usual, and the
-        run's own collectors are added beside them.
+        run's own collectors are added beside them. Without a stop store, the vehicles' stops
+        are shared in memory.
     fix_store
         Where the worker stores fixes (a SQLite file for the demo).
     on_progress
@@ -68,6 +70,7 @@ def run_embedded(
         monitoring.match_params,
         alert_sinks=(*monitoring.alert_sinks, run.alert_events.extend),
         position_sinks=(*monitoring.position_sinks, run.positions.extend),
+        stop_store=monitoring.stop_store or MemoryStopStore(),
     )
     ordered = sorted(fixes, key=lambda fix: fix.fix_at)
     asyncio.run(_publish_and_process(ordered, setup, fix_store, run, on_progress, batch_size))

@@ -1,11 +1,12 @@
 """Assemble a production worker's monitoring: network, layers, waybill store, alert sinks.
 
 `open_monitoring` turns the worker's options into a `chain.MonitoringSetup`: the road network
-and its compiled restriction layers, vehicle contexts from the waybill store
-(`StoreDirectory`), and the sinks — alerts recorded in the database in one transaction per batch
-and relayed on the Redis live channel, reminders queued for the drivers' JT/T 808 terminals,
-and (unless switched off) matched positions stored as track points and relayed live. What is
-switched off is a sink left out, not a flag inside one.
+and its compiled restriction layers, vehicle contexts from the waybill store (`StoreDirectory`),
+the vehicles' current stops shared in Redis for the fleet-level parking rules
+(`fleet_stops.RedisStopStore`), and the sinks — alerts recorded in the database in one
+transaction per batch and relayed on the Redis live channel, reminders queued for the drivers'
+JT/T 808 terminals, and (unless switched off) matched positions stored as track points and
+relayed live. What is switched off is a sink left out, not a flag inside one.
 
 The database sinks run after the fixes are stored, so a failure there must not reach the
 runner (its retry would find the fixes stored and drop them as duplicates, and the alerts with
@@ -34,7 +35,7 @@ from sqlalchemy import exc as sa_errors
 from transport import live_relay, live_sinks, reminders, track_check
 from transport.alerts.lifecycle import AlertChange
 from transport.bus import redis_streams
-from transport.pipeline import chain, store_directory
+from transport.pipeline import chain, fleet_stops, store_directory
 from transport.store.engine import make_engine, make_session_factory
 
 if TYPE_CHECKING:
@@ -168,6 +169,7 @@ def open_monitoring(
     session_factory = make_session_factory(engine)
     relay = live_relay.RedisLivePublisher(redis_url, prefix=prefix)
     reminder_sink = reminders.ReminderSink(redis_url, prefix=prefix)
+    stop_store = fleet_stops.RedisStopStore(redis_url, prefix=prefix)
     hub = cast("LiveHub", relay)  # the recorders only call publish_alerts / publish_positions
     alert_sinks: tuple[AlertSink, ...] = (
         ThrottledUpdates(
@@ -182,6 +184,7 @@ def open_monitoring(
     directory = store_directory.StoreDirectory(session_factory, network, ttl_s=context_ttl_s)
     setup = chain.MonitoringSetup(
         network, road, directory, match_params,
-        alert_sinks=alert_sinks, position_sinks=position_sinks,
+        alert_sinks=alert_sinks, position_sinks=position_sinks, stop_store=stop_store,
     )  # fmt: skip
-    return LiveMonitoring(setup, [engine.dispose, relay.close, reminder_sink.close])
+    closers = [engine.dispose, relay.close, reminder_sink.close, stop_store.close]
+    return LiveMonitoring(setup, closers)

@@ -1,7 +1,9 @@
 """Compliance rules over the matched stream: one module per rule, their order in `RULES`.
 
-`RULES` are per-vehicle state machines run by `transport.monitoring.Monitor`; `waiting_clusters`
-is the fleet-wide rule, run over all vehicles at one moment.
+`RULES` are per-vehicle state machines run by `transport.monitoring.Monitor`. The fleet-level
+parking rules (`lot_occupancy`: lot capacity and segregation of incompatible goods;
+`waiting_clusters`) are per-vehicle too: they read the other vehicles' current stops from the
+`fleet_view.FleetView` the monitor is given, and raise nothing without one.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from typing import Any
 
 from transport.rules import (
     driving_time,
+    fleet_view,
     forbidden,
+    lot_occupancy,
     parking,
     route_deviation,
     speed,
@@ -23,7 +27,9 @@ from transport.rules.base import RuleSpec
 __all__ = [
     "RULES",
     "driving_time",
+    "fleet_view",
     "forbidden",
+    "lot_occupancy",
     "parking",
     "route_deviation",
     "speed",
@@ -39,5 +45,8 @@ RULES: tuple[RuleSpec[Any], ...] = (
     speed.RULE,
     driving_time.RULE,
     parking.RULE,
+    lot_occupancy.CAPACITY_RULE,
+    lot_occupancy.SEGREGATION_RULE,
+    waiting_clusters.RULE,
     route_deviation.RULE,
 )

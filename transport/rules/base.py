@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from geodata.network import RoadNetwork
     from transport.cargo import CargoProfile
     from transport.matched import MatchedFix
+    from transport.rules.fleet_view import FleetView
     from transport.rules.params import RuleParams
 
 __all__ = [
@@ -272,7 +273,10 @@ class FixBatch:
     `zone_pos`/`zone_idx` pair each fix with every zone covering it whatever its schedule or
     cargo (parking lots are read from them). `driven_ptr`/`driven_edge` is the CSR of the edges
     driven since the previous fix. Times are epoch microseconds; `local_us` is the local wall
-    clock (rule time zone) in microseconds since the local epoch.
+    clock (rule time zone) in microseconds since the local epoch. `fleet` holds the other
+    vehicles' current stops for the fleet-level parking rules, ``None`` when nobody supplies
+    them (a single track checked alone). `memo` lets rules share what they derive alike from
+    the batch (the fleet rules' stop following).
     """
 
     fixes: tuple[MatchedFix, ...]
@@ -291,6 +295,8 @@ class FixBatch:
     hit_idx: np.ndarray
     zone_pos: np.ndarray
     zone_idx: np.ndarray
+    fleet: FleetView | None = None
+    memo: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.fixes)
@@ -364,11 +370,13 @@ def locate(
     road: RoadContext,
     *,
     time_zone: str,
+    fleet: FleetView | None = None,
 ) -> FixBatch:
     """Locate a vehicle's fixes: restrictions hit on their paths and zones around them.
 
     One CSR gather for every driven edge, one bulk STRtree query for every point and one
     vectorised in-force lookup for every (fix, restriction) pair, whatever the batch size.
+    `fleet` (the other vehicles' stops) is passed on to the rules as it is.
     """
     compiled = road.compiled
     driven = [f.driven_edge_ids for f in fixes]
@@ -409,6 +417,7 @@ def locate(
         hit_idx=hit_idx,
         zone_pos=zone_pos,
         zone_idx=zone_idx,
+        fleet=fleet,
     )
 
 

@@ -8,6 +8,7 @@ restriction layers, not here.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -20,10 +21,12 @@ __all__ = [
     "NightWindow",
     "ParkingParams",
     "RuleParams",
+    "SegregationParams",
     "SpeedParams",
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+ClassCode = Annotated[str, Field(pattern=r"^[1-9](\.[1-6])?$")]
 
 
 class NightWindow(BaseModel):
@@ -78,8 +81,65 @@ class ParkingParams(BaseModel):
     structure_distance_m: float = Field(default=50.0, ge=0, description="Tunnels and bridges.")
     fuel_station_distance_m: float = Field(default=30.0, ge=0)
     max_stop_outside_lot_s: float = Field(default=30 * 60.0, gt=0)
-    cluster_radius_m: float = Field(default=200.0, gt=0)
-    cluster_min_vehicles: int = Field(default=5, ge=2)
+    cluster_radius_m: float = Field(
+        default=200.0, gt=0, description="Waiting cluster: stops linked within this distance."
+    )
+    cluster_min_vehicles: int = Field(
+        default=5, ge=2, description="Waiting cluster: this many loaded vehicles or more."
+    )
+    fleet_stop_max_age_s: float = Field(
+        default=15 * 60.0,
+        gt=0,
+        description="Another vehicle's stop counts this long after its last fix (fleet rules).",
+    )
+
+
+# Pairs of classes (or divisions: "4" covers 4.1-4.3, "1" covers 1.1-1.6) kept apart in a lot.
+# [practice] after the mixed-loading and segregation tables of ADR 7.5.2 / JT/T 617.6 and the
+# storage segregation of GB 15603: explosives apart from every other class; oxidisers apart from
+# fuels (flammable gases, liquids and solids) and from organic peroxides; organic peroxides apart
+# from flammable liquids and solids; flammable gases apart from toxic gases; water-reactive
+# substances apart from corrosives (aqueous acids and alkalis). Configuration, not law.
+DEFAULT_INCOMPATIBLE: tuple[tuple[str, str], ...] = (
+    *(("1", other) for other in ("2", "3", "4", "5", "6", "7", "8", "9")),
+    ("5.1", "2.1"),
+    ("5.1", "3"),
+    ("5.1", "4"),
+    ("5.1", "5.2"),
+    ("5.2", "3"),
+    ("5.2", "4"),
+    ("2.1", "2.3"),
+    ("4.3", "8"),
+)
+
+
+class SegregationParams(BaseModel):
+    """Which loads may not stand together in a lot [practice, configurable; see above]."""
+
+    model_config = _FROZEN
+    incompatible: tuple[tuple[ClassCode, ClassCode], ...] = Field(
+        default=DEFAULT_INCOMPATIBLE,
+        description='Class pairs kept apart; a class covers its divisions ("4": 4.1-4.3).',
+    )
+    distance_m: float | None = Field(
+        default=None,
+        gt=0,
+        description="Only pairs this close apart in the same lot; None: anywhere in the lot.",
+    )
+
+    def are_incompatible(self, classes: frozenset[str], others: frozenset[str]) -> bool:
+        """Tell whether two loads' classes (primary and subsidiary) include a kept-apart pair."""
+        return any(
+            (_covers(a, mine) and _covers(b, theirs)) or (_covers(b, mine) and _covers(a, theirs))
+            for a, b in self.incompatible
+            for mine in classes
+            for theirs in others
+        )
+
+
+def _covers(selected: str, load_class: str) -> bool:
+    """Whether a class or division code covers a load's class ("4" covers "4.1")."""
+    return load_class == selected or load_class.startswith(selected + ".")
 
 
 class ExitGraceParams(BaseModel):
@@ -118,6 +178,7 @@ class RuleParams(BaseModel):
     speed: SpeedParams = SpeedParams()
     driving_time: DrivingTimeParams = DrivingTimeParams()
     parking: ParkingParams = ParkingParams()
+    segregation: SegregationParams = SegregationParams()
     deviation: DeviationParams = DeviationParams()
     exit_grace: ExitGraceParams = ExitGraceParams()
 

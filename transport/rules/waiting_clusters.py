@@ -1,22 +1,44 @@
 """Clusters of loaded hazmat vehicles waiting together (e.g. at an expressway entrance).
 
-A fleet-wide rule: it reads the stopped, loaded vehicles of one moment across all monitors, so
-it is a pure function over arrays rather than a per-vehicle state machine.
+Two forms of one condition: at least `cluster_min_vehicles` loaded vehicles stopped, each within
+`cluster_radius_m` of another (single linkage), outside designated parking lots (a lot's own
+capacity rule covers those). `RULE` is the per-vehicle rule of the monitoring: at each fix of a
+loaded vehicle's stop that lasted `min_stop_s`, it grows the cluster from the vehicle's anchor
+over the other vehicles' current stops (`FixBatch.fleet`) and alerts every member, so each
+driver is reminded and the alert closes for a vehicle once it leaves. `find_waiting_clusters`
+is the fleet-wide picture at one moment, a pure function over arrays (for dashboards).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from transport.rules.base import RuleEvent, Text
+from transport.rules import fleet_view
+from transport.rules.base import RuleEvent, RuleSpec, Text
+from transport.rules.parking import ParkingState
 
-__all__ = ["LEGAL_BASIS", "RULE_ID", "TITLE", "WaitingCluster", "find_waiting_clusters"]
+if TYPE_CHECKING:
+    from transport.rules.base import FixBatch
+    from transport.rules.fleet_view import FleetView
+    from transport.rules.params import RuleParams
+
+__all__ = [
+    "LEGAL_BASIS",
+    "RULE",
+    "RULE_ID",
+    "TITLE",
+    "WaitingCluster",
+    "cluster_members",
+    "find_waiting_clusters",
+    "step",
+]
 
 RULE_ID = "waiting_cluster"
 TITLE = Text("危险货物车辆聚集等候", "Loaded hazmat vehicles waiting in a cluster")
@@ -24,6 +46,14 @@ LEGAL_BASIS = Text(
     "《危险货物道路运输安全管理办法》（集中停放风险，实践做法）",
     "Order 29 (clustered waiting is a known risk, practice)",
 )
+
+
+def _fact(count: int, radius_m: float) -> Text:
+    """The cluster's description."""
+    return Text(
+        f"{count} 辆重车在 {radius_m:g} 米内聚集等候",
+        f"{count} loaded vehicles waiting within {radius_m:g} m of one another",
+    )
 
 
 @dataclass(frozen=True)
@@ -70,13 +100,80 @@ def find_waiting_clusters(
             key=f"cluster:{ids[0]}",
             at=at,
             severity="warning",
-            fact=Text(
-                f"{len(ids)} 辆重车在 {radius_m:g} 米内聚集",
-                f"{len(ids)} loaded vehicles within {radius_m:g} m",
-            ),
+            fact=_fact(len(ids), radius_m),
             legal_basis=LEGAL_BASIS,
             value=float(len(ids)),
             limit=float(min_vehicles),
         )
         clusters.append(WaitingCluster(ids, cx, cy, event))
     return clusters
+
+
+def cluster_members(
+    fleet: FleetView, x: float, y: float, counted: np.ndarray, *, radius_m: float
+) -> np.ndarray:
+    """Positions of the counted fleet stops linked to a point within `radius_m`, step by step.
+
+    Single linkage, as `find_waiting_clusters`: a stop joins when it lies within the radius of
+    the point or of a stop already joined. One bulk STRtree query per ring.
+    """
+    joined = np.zeros(len(fleet), dtype=bool)
+    frontier_x, frontier_y = np.array([x]), np.array([y])
+    while len(frontier_x):
+        found = fleet.within(frontier_x, frontier_y, radius_m)
+        new = found[counted[found] & ~joined[found]]
+        joined[new] = True
+        frontier_x, frontier_y = fleet.x[new], fleet.y[new]
+    return np.flatnonzero(joined)
+
+
+def step(
+    state: ParkingState, batch: FixBatch, params: RuleParams
+) -> tuple[ParkingState, list[tuple[int, RuleEvent]]]:
+    """Follow the stop; at each stop fix of a loaded vehicle in a large enough cluster, an event."""
+    state, stops = fleet_view.follow_own_stops(state, batch, params)
+    fleet, p = batch.fleet, params.parking
+    if fleet is None or not stops or not batch.vehicle.is_loaded:
+        return state, []
+    outside = [
+        stop
+        for stop, lots in zip(
+            stops,
+            fleet_view.lots_at(
+                batch.road, np.array([s.x for s in stops]), np.array([s.y for s in stops])
+            ),
+            strict=True,
+        )
+        if not lots
+    ]
+    events = []
+    vehicle_id = batch.vehicle.vehicle_id
+    for stop in outside:
+        counted = fleet.current(stop.at_us, max_age_s=p.fleet_stop_max_age_s, other_than=vehicle_id)
+        counted &= fleet.is_loaded & ~fleet.is_in_lot
+        size = 1 + len(cluster_members(fleet, stop.x, stop.y, counted, radius_m=p.cluster_radius_m))
+        if size < p.cluster_min_vehicles:
+            continue
+        fix = batch.fixes[stop.pos]
+        event = RuleEvent(
+            rule_id=RULE_ID,
+            key="cluster",
+            at=fix.fix_at,
+            severity="warning",
+            fact=_fact(size, p.cluster_radius_m),
+            legal_basis=LEGAL_BASIS,
+            edge_ids=(fix.edge_id,) if fix.is_matched else (),
+            value=float(size),
+            limit=float(p.cluster_min_vehicles),
+        )
+        events.append((stop.pos, event))
+    return state, events
+
+
+RULE: RuleSpec[ParkingState] = RuleSpec(
+    rule_id=RULE_ID,
+    title=TITLE,
+    legal_basis=LEGAL_BASIS,
+    initial_state=ParkingState,
+    step=step,
+)

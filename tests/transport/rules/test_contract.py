@@ -16,7 +16,8 @@ def test_every_rule_has_id_texts_and_legal_basis(rule) -> None:
     assert rule.initial_state() == rule.initial_state()
 
 
-def test_rule_ids_are_unique_and_include_the_fleet_rule() -> None:
-    ids = [r.rule_id for r in RULES] + [waiting_clusters.RULE_ID]
+def test_rule_ids_are_unique_and_include_the_fleet_rules() -> None:
+    ids = [r.rule_id for r in RULES]
     assert len(ids) == len(set(ids))
+    assert {waiting_clusters.RULE_ID, "lot_capacity", "lot_segregation"} <= set(ids)
     assert waiting_clusters.LEGAL_BASIS.zh and waiting_clusters.TITLE.en

@@ -56,7 +56,7 @@ class EvaluateRules:
         contexts = self.directory.contexts_of(by_vehicle.keys())
         for vehicle_id, fixes in by_vehicle.items():
             monitor = self._monitor(contexts[vehicle_id], batch.state_of(vehicle_id))
-            events.extend(monitor.process_many(fixes))
+            events.extend(monitor.process_many(fixes, fleet=batch.fleet))
         touched = by_vehicle.keys()
         states = dict(batch.states)
         for vehicle_id in touched:

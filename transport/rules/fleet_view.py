@@ -1,0 +1,221 @@
+"""The stops of every vehicle at one moment: what the fleet-level parking rules read.
+
+A `FleetStop` is one vehicle's current stop as published after its last batch: where (its
+anchor, the mean position of the stop's fixes, network CRS metres), since when, the parking lots
+it stands in (restriction ids, so that workers with the same layers agree), and what it carries.
+A stop is published once it lasted `ParkingParams.min_stop_s` and withdrawn when the vehicle
+moves on. A `FleetView` is a snapshot of those stops, built once per batch with one STRtree; the
+per-vehicle rules (`lot_occupancy`, `waiting_clusters`) read it as `FixBatch.fleet`, so each
+vehicle's own alert lifecycle gives hysteresis and evidence. At a fix at time ``t`` another
+vehicle's stop counts when it began at or before ``t`` and its vehicle reported within
+`ParkingParams.fleet_stop_max_age_s` before ``t``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import shapely
+
+from geodata import restriction_index
+from geodata.restrictions import RestrictionKind
+from transport.rules import parking
+from transport.rules.base import EPOCH, US
+
+if TYPE_CHECKING:
+    from transport.matched import MatchedFix
+    from transport.rules.base import FixBatch, RoadContext, VehicleContext
+    from transport.rules.params import RuleParams
+    from transport.rules.parking import ParkingState
+
+__all__ = ["FleetStop", "FleetView", "OwnStop", "follow_own_stops", "lots_at", "stops_of"]
+
+_LOTS = frozenset({RestrictionKind.PARKING_LOT})
+
+
+@dataclass(frozen=True)
+class FleetStop:
+    """One vehicle's current stop: anchor (metres), start, last fix, lots, load classes.
+
+    `classes` are the primary and subsidiary classes of the load, empty for an empty vehicle.
+    """
+
+    vehicle_id: str
+    x: float
+    y: float
+    since_at: dt.datetime
+    seen_at: dt.datetime
+    lot_ids: tuple[str, ...] = ()
+    classes: tuple[str, ...] = ()
+    is_loaded: bool = False
+
+    def to_json(self) -> str:
+        """Return the stop as JSON (times as ISO text)."""
+        record = asdict(self) | {
+            "since_at": self.since_at.isoformat(),
+            "seen_at": self.seen_at.isoformat(),
+        }
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> FleetStop:
+        """Read a stop written by `to_json`."""
+        record = json.loads(text)
+        return cls(
+            vehicle_id=str(record["vehicle_id"]),
+            x=float(record["x"]),
+            y=float(record["y"]),
+            since_at=dt.datetime.fromisoformat(record["since_at"]),
+            seen_at=dt.datetime.fromisoformat(record["seen_at"]),
+            lot_ids=tuple(record["lot_ids"]),
+            classes=tuple(record["classes"]),
+            is_loaded=bool(record["is_loaded"]),
+        )
+
+
+class FleetView:
+    """A snapshot of the fleet's stops as parallel arrays, with an STRtree over the anchors."""
+
+    def __init__(self, stops: Iterable[FleetStop] = ()) -> None:
+        self.stops = tuple(stops)
+        n = len(self.stops)
+        self.vehicle_ids = np.array([s.vehicle_id for s in self.stops], dtype=object)
+        self.x = np.fromiter((s.x for s in self.stops), float, n)
+        self.y = np.fromiter((s.y for s in self.stops), float, n)
+        self.since_us = np.fromiter(((s.since_at - EPOCH) // US for s in self.stops), np.int64, n)
+        self.seen_us = np.fromiter(((s.seen_at - EPOCH) // US for s in self.stops), np.int64, n)
+        self.is_loaded = np.fromiter((s.is_loaded for s in self.stops), bool, n)
+        self.is_in_lot = np.fromiter((bool(s.lot_ids) for s in self.stops), bool, n)
+        self.classes = [s.classes for s in self.stops]
+        self.tree = shapely.STRtree(shapely.points(self.x, self.y))
+        by_lot: dict[str, list[int]] = {}
+        for k, stop in enumerate(self.stops):
+            for lot_id in stop.lot_ids:
+                by_lot.setdefault(lot_id, []).append(k)
+        self._by_lot = {lot: np.array(ks, dtype=np.int64) for lot, ks in by_lot.items()}
+
+    def __len__(self) -> int:
+        return len(self.stops)
+
+    def current(self, at_us: int, *, max_age_s: float, other_than: str) -> np.ndarray:
+        """Tell for each stop whether it counts at `at_us` for another vehicle than `other_than`."""
+        return (
+            (self.since_us <= at_us)
+            & (self.seen_us >= at_us - int(max_age_s * 1e6))
+            & (self.vehicle_ids != other_than)
+        )
+
+    def arrived_before(self, since_us: int, vehicle_id: str) -> np.ndarray:
+        """Tell for each stop whether it began before a stop begun at `since_us`.
+
+        Stops begun at the same microsecond go by vehicle id, so that one of them is first.
+        """
+        same = (self.since_us == since_us) & (self.vehicle_ids < vehicle_id)
+        return (self.since_us < since_us) | same
+
+    def in_lot(self, lot_id: str) -> np.ndarray:
+        """Positions of the stops standing in a lot."""
+        return self._by_lot.get(lot_id, np.zeros(0, dtype=np.int64))
+
+    def within(self, x: np.ndarray, y: np.ndarray, distance_m: float) -> np.ndarray:
+        """Positions of the stops within `distance_m` of any of the metric points (one query)."""
+        points = shapely.points(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+        if not len(self) or not len(points):
+            return np.zeros(0, dtype=np.int64)
+        return np.unique(self.tree.query(points, "dwithin", distance_m)[1]).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class OwnStop:
+    """The vehicle's own stop at one fix of a batch (it lasted `min_stop_s`)."""
+
+    pos: int
+    at_us: int
+    since_us: int
+    dwell_s: float
+    x: float
+    y: float
+
+
+def follow_own_stops(
+    state: ParkingState, batch: FixBatch, params: RuleParams
+) -> tuple[ParkingState, list[OwnStop]]:
+    """Follow the vehicle's stop as the parking rule does; return the state and the stop fixes.
+
+    The fleet rules start from the same state, so the first one's result is kept on the batch
+    for the others.
+    """
+    key = ("own_stops", state, id(params))
+    kept = batch.memo.get(key)
+    if kept is not None:
+        return kept
+    new_state, own = _own_stops(state, batch, params)
+    batch.memo[key] = (new_state, own)
+    return new_state, own
+
+
+def _own_stops(
+    state: ParkingState, batch: FixBatch, params: RuleParams
+) -> tuple[ParkingState, list[OwnStop]]:
+    """The stop fixes of a batch, uncached."""
+    state, stops = parking._follow_stops(state, batch, params)  # the same stops as parking
+    at_us = batch.at_us.tolist()
+    return state, [
+        OwnStop(pos, at_us[pos], at_us[pos] - round(dwell_s * 1e6), dwell_s, x, y)
+        for pos, dwell_s, x, y in stops
+    ]
+
+
+def lots_at(road: RoadContext, x: np.ndarray, y: np.ndarray) -> list[list[int]]:
+    """The parking lots (restriction indices) around each metric point, whatever the time."""
+    pos, idx = restriction_index.zones_at(road.compiled, np.asarray(x), np.asarray(y))
+    keep = road.is_kind(_LOTS)[idx]
+    out: list[list[int]] = [[] for _ in range(len(np.asarray(x)))]
+    for p, i in zip(pos[keep].tolist(), idx[keep].tolist(), strict=True):
+        if i not in out[p]:
+            out[p].append(i)
+    return out
+
+
+def stops_of(
+    vehicles: Sequence[tuple[VehicleContext, ParkingState, MatchedFix]],
+    road: RoadContext,
+    params: RuleParams,
+) -> dict[str, FleetStop | None]:
+    """Return each vehicle's stop to publish after its last fix, ``None`` when it has none.
+
+    Each vehicle comes with its stop state (`ParkingState` of a stop-following rule) and last
+    fix; a stop shorter than `min_stop_s` at the last fix is no stop yet. One lot query for all.
+    """
+    min_stop = dt.timedelta(seconds=params.parking.min_stop_s)
+    stopped = [
+        (vehicle, state, fix)
+        for vehicle, state, fix in vehicles
+        if state.stop_since is not None
+        and not math.isnan(state.anchor_x)
+        and fix.fix_at - state.stop_since >= min_stop
+    ]
+    out: dict[str, FleetStop | None] = {vehicle.vehicle_id: None for vehicle, _, _ in vehicles}
+    x = np.array([s.anchor_x for _, s, _ in stopped], dtype=float)
+    y = np.array([s.anchor_y for _, s, _ in stopped], dtype=float)
+    names = [r.properties.id for r in road.compiled.restrictions]
+    for (vehicle, state, fix), lots in zip(stopped, lots_at(road, x, y), strict=True):
+        cargo, since_at = vehicle.cargo, state.stop_since or fix.fix_at  # set: filtered above
+        classes = () if cargo is None else (*cargo.hazard_classes, *cargo.subsidiary_hazards)
+        out[vehicle.vehicle_id] = FleetStop(
+            vehicle_id=vehicle.vehicle_id,
+            x=state.anchor_x,
+            y=state.anchor_y,
+            since_at=since_at,
+            seen_at=fix.fix_at,
+            lot_ids=tuple(names[i] for i in lots),
+            classes=tuple(dict.fromkeys(classes)),
+            is_loaded=vehicle.is_loaded,
+        )
+    return out

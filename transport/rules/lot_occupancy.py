@@ -1,0 +1,170 @@
+"""Parking lots shared by the fleet: capacity and segregation of incompatible goods.
+
+Two per-vehicle rules that read the other vehicles' stops (`FixBatch.fleet`, see `fleet_view`)
+at each fix of the vehicle's own stop, once it lasted `min_stop_s`:
+
+- `lot_capacity`: the lot (with a ``capacity`` in its layer) already holds `capacity` stopped
+  vehicles, loaded or empty, that arrived before this one: this vehicle is over capacity.
+- `lot_segregation`: a loaded vehicle stands in the same lot (within
+  `SegregationParams.distance_m` of this one when set) whose goods may not stand beside this
+  load (`SegregationParams.incompatible`, a configurable table after ADR/JT/T 617 and GB 15603
+  practice); the later arrival is alerted.
+
+Without a fleet view both rules only follow the stop. Arrival is the start of the stop; two
+stops begun at the same moment go by vehicle id.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from transport.rules import fleet_view
+from transport.rules.base import RuleEvent, RuleSpec, Text, restriction_event
+from transport.rules.parking import ParkingState
+
+if TYPE_CHECKING:
+    from transport.rules.base import FixBatch
+    from transport.rules.fleet_view import FleetView, OwnStop
+    from transport.rules.params import RuleParams
+
+__all__ = [
+    "CAPACITY_RULE",
+    "CAPACITY_RULE_ID",
+    "SEGREGATION_RULE",
+    "SEGREGATION_RULE_ID",
+    "capacity_step",
+    "segregation_step",
+]
+
+CAPACITY_RULE_ID = "lot_capacity"
+SEGREGATION_RULE_ID = "lot_segregation"
+_CAPACITY_BASIS = Text(
+    "《危险货物道路运输安全管理办法》；停车场核定停车位（实践做法）",
+    "Order 29; the lot's approved number of bays (practice)",
+)
+_SEGREGATION_BASIS = Text(
+    "GB 6944 分类；JT/T 617 混装禁忌及 GB 15603 隔离做法（实践，可配置）",
+    "GB 6944 classes; JT/T 617 mixed-loading and GB 15603 segregation (practice, configurable)",
+)
+
+
+def _in_lots(
+    fleet: FleetView | None, batch: FixBatch, stops: list[OwnStop], params: RuleParams
+) -> list[tuple[OwnStop, list[int], np.ndarray]]:
+    """Each stop fix in a lot, with the lots around its anchor and which fleet stops came first.
+
+    A fleet stop comes first when it counts at the fix (begun by then, its vehicle heard from
+    within `fleet_stop_max_age_s`, another vehicle) and began before this vehicle's stop.
+    """
+    if fleet is None or not stops or not len(fleet):
+        return []
+    x, y = np.array([s.x for s in stops]), np.array([s.y for s in stops])
+    vehicle_id, max_age_s = batch.vehicle.vehicle_id, params.parking.fleet_stop_max_age_s
+    return [
+        (
+            stop,
+            lot_idx,
+            fleet.current(stop.at_us, max_age_s=max_age_s, other_than=vehicle_id)
+            & fleet.arrived_before(stop.since_us, vehicle_id),
+        )
+        for stop, lot_idx in zip(stops, fleet_view.lots_at(batch.road, x, y), strict=True)
+        if lot_idx
+    ]
+
+
+def _with(event: RuleEvent, key: str, legal_basis: Text) -> RuleEvent:
+    """The same event under another key and legal basis."""
+    return RuleEvent(**{**event.__dict__, "key": key, "legal_basis": legal_basis})
+
+
+def capacity_step(
+    state: ParkingState, batch: FixBatch, params: RuleParams
+) -> tuple[ParkingState, list[tuple[int, RuleEvent]]]:
+    """Follow the stop; at each stop fix in a full lot, an event per lot it is over."""
+    state, stops = fleet_view.follow_own_stops(state, batch, params)
+    fleet, compiled = batch.fleet, batch.road.compiled
+    events = []
+    for stop, lot_idx, first in _in_lots(fleet, batch, stops, params):
+        for idx in lot_idx:
+            lot = compiled.restrictions[idx].properties
+            if lot.capacity is None or fleet is None:
+                continue
+            held = int(first[fleet.in_lot(lot.id)].sum())
+            if held < lot.capacity:
+                continue
+            fact = Text(
+                f"{lot.name.zh}：已有 {held} 辆车先到，核定 {lot.capacity} 辆，超出容量",
+                f"{lot.name.en}: {held} vehicles arrived before, capacity {lot.capacity}: full",
+            )
+            event = restriction_event(
+                CAPACITY_RULE_ID, batch, stop.pos, idx, fact=fact,
+                value=float(held + 1), limit=float(lot.capacity),
+            )  # fmt: skip
+            # The lot's own legal basis: the notice that designates it and sets its capacity.
+            events.append((stop.pos, _with(event, f"capacity:{lot.id}", event.legal_basis)))
+    return state, events
+
+
+def _clashes(fleet: FleetView | None, classes: frozenset[str], params: RuleParams) -> np.ndarray:
+    """Tell for each fleet stop whether it is loaded with goods to be kept apart from `classes`."""
+    if fleet is None:
+        return np.zeros(0, dtype=bool)
+    table = params.segregation
+    verdicts = {c: table.are_incompatible(classes, frozenset(c)) for c in set(fleet.classes)}
+    return fleet.is_loaded & np.array([verdicts[c] for c in fleet.classes], dtype=bool)
+
+
+def segregation_step(
+    state: ParkingState, batch: FixBatch, params: RuleParams
+) -> tuple[ParkingState, list[tuple[int, RuleEvent]]]:
+    """Follow the stop; at each stop fix beside incompatible goods that came first, an event."""
+    state, stops = fleet_view.follow_own_stops(state, batch, params)
+    cargo, fleet, distance_m = batch.vehicle.cargo, batch.fleet, params.segregation.distance_m
+    if cargo is None or fleet is None:
+        return state, []
+    mine = frozenset((*cargo.hazard_classes, *cargo.subsidiary_hazards))
+    clashes, events = _clashes(fleet, mine, params), []
+    for stop, lot_idx, first in _in_lots(fleet, batch, stops, params):
+        near = first & clashes
+        if distance_m is not None:
+            close = np.zeros(len(fleet), dtype=bool)
+            close[fleet.within(np.array([stop.x]), np.array([stop.y]), distance_m)] = True
+            near &= close
+        for idx in lot_idx:
+            lot = batch.road.compiled.restrictions[idx].properties
+            members = fleet.in_lot(lot.id)
+            others = members[near[members]]
+            if not len(others):
+                continue
+            other = fleet.stops[int(others[0])]
+            theirs, own = "/".join(other.classes), "/".join(sorted(mine))
+            fact = Text(
+                f"{lot.name.zh}：{own} 类货物与先到的 {other.vehicle_id}（{theirs} 类）禁忌，"
+                f"须隔离停放（共 {len(others)} 辆）",
+                f"{lot.name.en}: class {own} beside {other.vehicle_id} (class {theirs}, there "
+                f"first), to be kept apart ({len(others)} vehicles)",
+            )
+            event = restriction_event(
+                SEGREGATION_RULE_ID, batch, stop.pos, idx, fact=fact, value=float(len(others))
+            )
+            events.append((stop.pos, _with(event, f"segregation:{lot.id}", _SEGREGATION_BASIS)))
+    return state, events
+
+
+CAPACITY_RULE: RuleSpec[ParkingState] = RuleSpec(
+    rule_id=CAPACITY_RULE_ID,
+    title=Text("危险货物停车场超容量", "Hazmat parking lot over capacity"),
+    legal_basis=_CAPACITY_BASIS,
+    initial_state=ParkingState,
+    step=capacity_step,
+)
+
+SEGREGATION_RULE: RuleSpec[ParkingState] = RuleSpec(
+    rule_id=SEGREGATION_RULE_ID,
+    title=Text("禁忌货物车辆未隔离停放", "Incompatible goods parked together"),
+    legal_basis=_SEGREGATION_BASIS,
+    initial_state=ParkingState,
+    step=segregation_step,
+)
