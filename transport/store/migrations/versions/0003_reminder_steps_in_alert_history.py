@@ -40,16 +40,14 @@ def upgrade() -> None:
             existing_nullable=False,
         )
         batch_op.add_column(sa.Column("source_key", sa.String(length=200), nullable=True))
-        batch_op.create_unique_constraint(
-            batch_op.f("uq_alert_actions_source_key"), ["source_key"]
-        )
+        batch_op.create_unique_constraint(batch_op.f("uq_alert_actions_source_key"), ["source_key"])
         batch_op.create_check_constraint(
             batch_op.f("ck_alert_actions_action"), sa.text(f"action IN {_AFTER}")
         )
 
 
 def downgrade() -> None:
-    """Revert this revision (the reminder steps recorded are deleted: the old CHECK refuses them)."""
+    """Revert this revision; recorded reminder steps are deleted (the old CHECK refuses them)."""
     op.execute(sa.text(f"DELETE FROM alert_actions WHERE action NOT IN {_BEFORE}"))
     with op.batch_alter_table("alert_actions", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("ck_alert_actions_action"), type_="check")
