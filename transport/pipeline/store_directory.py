@@ -138,7 +138,7 @@ class StoreDirectory:
             active = waybill_store.find_active_waybills(
                 session, vehicle_ids=registered, all_carriers=True
             )
-        read = {}
+        read: dict[str, tuple[tuple[object, ...], VehicleContext]] = {}
         for vehicle_id in vehicle_ids:
             waybill = active.get(refs[vehicle_id].vehicle_id)  # type: ignore[arg-type]
             if waybill is None:
