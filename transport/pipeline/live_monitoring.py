@@ -38,6 +38,8 @@ from transport.pipeline import chain, store_directory
 from transport.store.engine import make_engine, make_session_factory
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
     from geodata.matching.matcher import MatchParams
     from geodata.network import RoadNetwork
     from geodata.restrictions import RestrictionLayer
@@ -118,10 +120,14 @@ class ThrottledUpdates:
 
 @dataclass
 class LiveMonitoring:
-    """A monitoring setup and what must be closed when the worker stops."""
+    """A monitoring setup, its database sessions and what must be closed when the worker stops.
+
+    The worker also records the reminder log in the alerts' history with `session_factory`.
+    """
 
     setup: chain.MonitoringSetup
     closers: list[Callable[[], None]] = field(default_factory=list)
+    session_factory: sessionmaker[Session] | None = None
 
     def close(self) -> None:
         """Release connections and engines, last opened first."""
@@ -184,4 +190,5 @@ def open_monitoring(
         network, road, directory, match_params,
         alert_sinks=alert_sinks, position_sinks=position_sinks,
     )  # fmt: skip
-    return LiveMonitoring(setup, [engine.dispose, relay.close, reminder_sink.close])
+    closers = [engine.dispose, relay.close, reminder_sink.close]
+    return LiveMonitoring(setup, closers, session_factory)
