@@ -8,12 +8,19 @@ text with the TTS flag and logs ``sent`` and, on the terminal's 0x0001, ``acknow
 Redis keys, all under the deployment prefix:
 
 - ``{prefix}:terminals`` — hash, vehicle id → id of the gateway holding its connection;
+- ``{prefix}:gateway:{gateway_id}:alive`` — set by each gateway with a time-to-live
+  (`ALIVE_TTL_S`) and refreshed well within it: a gateway that crashed stops refreshing, so the
+  sink treats its vehicles as not connected (logged ``undeliverable``, reason
+  ``gateway_not_alive``) and removes their stale presence fields; a gateway starting removes
+  the stale fields naming its own id (Redis 7.0 has no time-to-live per hash field);
 - ``{prefix}:gateway:{gateway_id}:reminders`` — stream of reminders for one gateway;
 - ``{prefix}:reminded:{alert_id}`` — marks a reminder queued (a batch processed twice after a
   worker failure queues it once);
 - ``{prefix}:reminder_log`` — stream, the record: one entry per step of each reminder, fields
   ``alert_id``, ``vehicle_id``, ``rule_id``, ``status`` (`ReminderStatus`), ``at`` (ISO 8601
-  UTC) and, from the gateway, ``gateway_id``, ``phone``, ``serial``, ``result``.
+  UTC) and ``gateway_id``; from the gateway ``phone``, ``serial``, ``result``; for an
+  undeliverable reminder a ``reason``. Workers copy it into the alerts' history
+  (`transport.reminder_recorder`): Redis is live state, the database is the record.
 """
 
 from __future__ import annotations
@@ -47,7 +54,11 @@ if TYPE_CHECKING:
     from transport.alerts.lifecycle import Alert, AlertEvent
 
 __all__ = [
+    "ALIVE_REFRESH_S",
+    "ALIVE_TTL_S",
+    "FORGET_PRESENCE",
     "REMINDED_RULES",
+    "Liveness",
     "Reminder",
     "ReminderKeys",
     "ReminderSink",
@@ -75,6 +86,18 @@ MAX_TEXT_BYTES = 400  # GBK; a short text keeps the TTS read-out short
 REMINDED_TTL_S = 7 * 24 * 3600
 COMMAND_MAXLEN = 10_000
 LOG_MAXLEN = 1_000_000
+ALIVE_TTL_S = 30.0  # a gateway silent this long counts as gone
+ALIVE_REFRESH_S = 10.0
+GATEWAY_NOT_ALIVE = "gateway_not_alive"  # reason of an undeliverable reminder
+NOT_CONNECTED_HERE = "not_connected_at_gateway"  # reason of an undeliverable reminder
+
+#: Delete a presence field only while it still names the given gateway (compare and delete).
+FORGET_PRESENCE = """
+if redis.call('hget', KEYS[1], ARGV[1]) == ARGV[2] then
+  return redis.call('hdel', KEYS[1], ARGV[1])
+end
+return 0
+"""
 
 
 class ReminderStatus(enum.StrEnum):
@@ -106,9 +129,28 @@ class ReminderKeys:
         """Stream: the reminders one gateway has to send."""
         return f"{self.prefix}:gateway:{gateway_id}:reminders"
 
+    def alive(self, gateway_id: str) -> str:
+        """Key with a time-to-live: this gateway is running."""
+        return f"{self.prefix}:gateway:{gateway_id}:alive"
+
     def reminded(self, alert_id: str) -> str:
         """Marker: this alert's reminder is queued."""
         return f"{self.prefix}:reminded:{alert_id}"
+
+
+@dataclass(frozen=True)
+class Liveness:
+    """How long a gateway's alive key lives and how often the gateway refreshes it."""
+
+    ttl_s: float = ALIVE_TTL_S
+    refresh_s: float = ALIVE_REFRESH_S
+
+    def __post_init__(self) -> None:
+        """Refuse a refresh that is not positive or not shorter than the time-to-live."""
+        if not 0 < self.refresh_s < self.ttl_s:
+            msg = (f"`refresh_s` must be positive and shorter than `ttl_s`, got "
+                   f"{self.refresh_s} and {self.ttl_s}")  # fmt: skip
+            raise ValueError(msg)
 
 
 @dataclass(frozen=True)
@@ -170,7 +212,9 @@ class ReminderSink:
     """An alert sink of the worker: queue reminders for vehicles signed in at a gateway.
 
     Blocking (it runs in the worker's processing thread). `stats` counts ``queued``,
-    ``not_connected`` (no JT/T 808 connection: nothing to send) and ``repeated`` (queued before).
+    ``not_connected`` (no JT/T 808 connection: nothing to send), ``gateway_not_alive`` (the
+    gateway listed for the vehicle stopped refreshing its alive key: logged undeliverable, the
+    stale presence removed) and ``repeated`` (queued or logged before).
     """
 
     def __init__(
@@ -189,7 +233,9 @@ class ReminderSink:
             retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 5),
             retry_on_error=[redis.ConnectionError, redis.TimeoutError],
         )
-        self.stats: dict[str, int] = {"queued": 0, "not_connected": 0, "repeated": 0}
+        self.stats: dict[str, int] = {
+            "queued": 0, "not_connected": 0, "gateway_not_alive": 0, "repeated": 0,
+        }  # fmt: skip
 
     def __call__(self, events: Sequence[AlertEvent]) -> None:
         """Queue the reminders of a batch's alert changes."""
@@ -203,30 +249,57 @@ class ReminderSink:
             raise OSError(msg) from err
 
     def _queue(self, reminders: list[Reminder]) -> None:
-        """Look up the gateways, mark each reminder once, queue the new ones."""
+        """Look up the gateways and their liveness, mark each reminder once, queue or log it."""
         vehicle_ids = [r.vehicle_id for r in reminders]
         gateways: list[bytes | None] = self.redis.hmget(self.keys.terminals, vehicle_ids)  # type: ignore[assignment]
-        connected = [(r, g.decode()) for r, g in zip(reminders, gateways, strict=True) if g]
-        self.stats["not_connected"] += len(reminders) - len(connected)
-        if not connected:
+        listed = [(r, g.decode()) for r, g in zip(reminders, gateways, strict=True) if g]
+        self.stats["not_connected"] += len(reminders) - len(listed)
+        if not listed:
             return
+        alive = self._alive_gateways({gateway_id for _, gateway_id in listed})
         with self.redis.pipeline(transaction=False) as pipe:
-            for reminder, _ in connected:
+            for reminder, _ in listed:
                 pipe.set(self.keys.reminded(reminder.alert_id), 1, nx=True, ex=REMINDED_TTL_S)
             is_new = pipe.execute()
         at = self.clock()
         with self.redis.pipeline(transaction=False) as pipe:
-            for (reminder, gateway_id), new in zip(connected, is_new, strict=True):
+            for (reminder, gateway_id), new in zip(listed, is_new, strict=True):
                 if not new:
                     self.stats["repeated"] += 1
-                    continue
-                command = {"reminder": reminder.to_json()}
-                pipe.xadd(self.keys.commands(gateway_id), command,  # type: ignore[arg-type]
-                          maxlen=COMMAND_MAXLEN, approximate=True)  # fmt: skip
-                entry = log_entry(reminder, ReminderStatus.QUEUED, at, gateway_id=gateway_id)
-                pipe.xadd(self.keys.log, entry, maxlen=LOG_MAXLEN, approximate=True)  # type: ignore[arg-type]
-                self.stats["queued"] += 1
+                elif gateway_id in alive:
+                    self._add_queued(pipe, reminder, gateway_id, at)
+                else:
+                    self._add_gateway_gone(pipe, reminder, gateway_id, at)
             pipe.execute()
+
+    def _alive_gateways(self, gateway_ids: set[str]) -> set[str]:
+        """Return the gateways among `gateway_ids` whose alive key has not expired."""
+        ordered = sorted(gateway_ids)
+        found: list[bytes | None] = self.redis.mget([self.keys.alive(g) for g in ordered])  # type: ignore[assignment]
+        return {gateway_id for gateway_id, key in zip(ordered, found, strict=True) if key}
+
+    def _add_queued(
+        self, pipe: redis.client.Pipeline, reminder: Reminder, gateway_id: str, at: datetime
+    ) -> None:
+        """Queue a reminder on its gateway's stream and log it queued."""
+        command = {"reminder": reminder.to_json()}
+        pipe.xadd(self.keys.commands(gateway_id), command,  # type: ignore[arg-type]
+                  maxlen=COMMAND_MAXLEN, approximate=True)  # fmt: skip
+        entry = log_entry(reminder, ReminderStatus.QUEUED, at, gateway_id=gateway_id)
+        pipe.xadd(self.keys.log, entry, maxlen=LOG_MAXLEN, approximate=True)  # type: ignore[arg-type]
+        self.stats["queued"] += 1
+
+    def _add_gateway_gone(
+        self, pipe: redis.client.Pipeline, reminder: Reminder, gateway_id: str, at: datetime
+    ) -> None:
+        """Log a reminder undeliverable (its gateway is gone) and forget the stale presence."""
+        logger.warning("reminder of %s undeliverable: gateway %s is not alive",
+                       reminder.vehicle_id, gateway_id)  # fmt: skip
+        entry = log_entry(reminder, ReminderStatus.UNDELIVERABLE, at, gateway_id=gateway_id,
+                          reason=GATEWAY_NOT_ALIVE)  # fmt: skip
+        pipe.xadd(self.keys.log, entry, maxlen=LOG_MAXLEN, approximate=True)  # type: ignore[arg-type]
+        pipe.eval(FORGET_PRESENCE, 1, self.keys.terminals, reminder.vehicle_id, gateway_id)
+        self.stats["gateway_not_alive"] += 1
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -4,7 +4,10 @@ With ``--redis`` the gateway only publishes (and sends the drivers' reminders qu
 and workers run as their own processes (``hazmat worker --shards 0,1``); without it the gateway
 runs on the in-process bus with an embedded worker storing fixes to the SQLite file ``--db``.
 A worker given ``--network`` (and ``--layers``) also matches, runs the rules and records alerts
-in ``--database``; without ``--network`` those steps are absent.
+in ``--database``, and records the drivers' reminder steps from the Redis reminder log in the
+alerts' history (`transport.reminder_recorder`); without ``--network`` those steps are absent.
+A gateway keeps ``{prefix}:gateway:{id}:alive`` fresh (``--alive-ttl-s``): workers queue no
+reminder for a vehicle whose gateway has stopped refreshing it.
 """
 
 from __future__ import annotations
@@ -15,17 +18,21 @@ import os
 import signal
 import socket
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from geodata import restrictions, sources
 from geodata.matching.matcher import MatchParams
+from transport import reminder_recorder, reminders
 from transport.bus import batching, memory, redis_streams
 from transport.gateway import jt808_server, reminder_desk
 from transport.pipeline import chain, checkpoint, fix_store, live_monitoring, runner, service
 from transport.settings import get_settings
 from transport.store.engine import migrate
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 logger = logging.getLogger(__name__)
 
@@ -86,15 +93,26 @@ def gateway(
         str | None, typer.Option(help="Id of this gateway for driver reminders (unique).")
     ] = None,
     prefix: PrefixOption = "hazmat",
+    alive_ttl_s: Annotated[
+        float, typer.Option(help="Seconds this gateway counts as alive without a refresh.")
+    ] = reminders.ALIVE_TTL_S,
+    alive_refresh_s: Annotated[
+        float, typer.Option(help="Seconds between refreshes of the alive key.")
+    ] = reminders.ALIVE_REFRESH_S,
 ) -> None:
     """Run the JT/T 808 gateway / 运行 JT/T 808 接入网关."""
+    try:
+        liveness = reminders.Liveness(alive_ttl_s, alive_refresh_s)
+    except ValueError as err:
+        msg = "--alive-refresh-s must be positive and shorter than --alive-ttl-s"
+        raise typer.BadParameter(msg) from err
     options = jt808_server.ServerOptions(
         idle_timeout_s=idle_timeout_s, max_connections=max_connections
     )
     asyncio.run(
         _serve_gateway(
             host, port, options, redis_url=redis_url, n_shards=n_shards, db=db,
-            gateway_id=gateway_id or default_name(), prefix=prefix,
+            gateway_id=gateway_id or default_name(), prefix=prefix, liveness=liveness,
         )
     )  # fmt: skip
 
@@ -109,6 +127,7 @@ async def _serve_gateway(
     db: Path,
     gateway_id: str,
     prefix: str,
+    liveness: reminders.Liveness,
 ) -> None:
     """Serve until SIGINT or SIGTERM, then shut down in order."""
     stop = asyncio.Event()
@@ -131,7 +150,9 @@ async def _serve_gateway(
     server = jt808_server.Jt808Server(publisher, options=options)
     desk = None
     if redis_url:
-        desk = reminder_desk.ReminderDesk(server, redis_url, gateway_id=gateway_id, prefix=prefix)
+        desk = reminder_desk.ReminderDesk(
+            server, redis_url, gateway_id=gateway_id, prefix=prefix, liveness=liveness
+        )
         await desk.start()
     await server.start(host, port)
     typer.echo(f"JT/T 808 gateway on {host}:{server.port} ({'redis' if redis_url else 'embedded'})")
@@ -209,6 +230,7 @@ def worker(
                 redis_url, owned, n_shards=n_shards, db=db, name=consumer_name,
                 batch_size=batch_size, lease_ttl_ms=lease_ttl_ms, claim_idle_ms=claim_idle_ms,
                 prefix=prefix, monitoring=monitoring.setup if monitoring else None,
+                history=monitoring.session_factory if monitoring else None,
             )
         )  # fmt: skip
     finally:
@@ -257,8 +279,9 @@ async def _run_worker(
     claim_idle_ms: int | None,
     prefix: str,
     monitoring: chain.MonitoringSetup | None,
+    history: sessionmaker[Session] | None = None,
 ) -> None:
-    """Consume until SIGINT or SIGTERM."""
+    """Consume until SIGINT or SIGTERM; with `history`, record the reminder log beside."""
     stop = asyncio.Event()
     stop_on_signals(stop)
     bus = redis_streams.RedisStreamsBus(redis_url, n_shards=n_shards, prefix=prefix)
@@ -269,6 +292,12 @@ async def _run_worker(
     checkpoints = checkpoint.RedisCheckpointStore(redis_url, prefix=prefix)
     mode = "monitoring" if monitoring is not None else "store only"
     typer.echo(f"worker {name} for shards {shards} of {n_shards} ({mode})", err=True)
+    recording = None
+    if history is not None:
+        recorder = reminder_recorder.ReminderRecorder(
+            redis_url, history, consumer=name, prefix=prefix
+        )
+        recording = asyncio.create_task(recorder.run(stop=stop), name="reminder-recorder")
     try:
         stats = await service.run_worker(
             consumer, fix_store=store, checkpoints=checkpoints, stop=stop,
@@ -276,6 +305,10 @@ async def _run_worker(
         )  # fmt: skip
         typer.echo(f"worker {name} stopped: {stats.summary()}", err=True)
     finally:
+        stop.set()
+        if recording is not None:
+            await recording
+            typer.echo(f"reminder recorder {name}: {dict(recorder.stats)}", err=True)
         checkpoints.close()
         store.close()
         await bus.close()

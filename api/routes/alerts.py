@@ -87,7 +87,9 @@ def read_alert(session: SessionDep, scope: ScopeDep, alert_id: RecordId) -> Aler
 def read_alert_history(
     session: SessionDep, scope: ScopeDep, alert_id: RecordId
 ) -> list[AlertHistoryPublic]:
-    """Return an alert's history: opened, ended, acknowledged, notes, closed; who and when."""
+    """Return an alert's history: opened, ended, acknowledged, notes, closed, and the steps of
+    the driver's reminder (queued, sent, acknowledged by the terminal, undeliverable); who, when.
+    """
     history = alerts.list_alert_history(session, alert_id=alert_id, **scope.kwargs)
     return [AlertHistoryPublic.of(e) for e in found(history, "alert", "告警", alert_id)]
 

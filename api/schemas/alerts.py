@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from transport.alerts.handling import AlertAction, HandlingState
+from transport.alerts.handling import ACTION_LABELS, AlertAction, HandlingState
 from transport.store.alerts import AlertHistoryEntry, StoredAlert
 
 
@@ -117,14 +117,19 @@ class AlertNoteCreate(BaseModel):
 
 
 class AlertHistoryPublic(BaseModel):
-    """One entry of an alert's history."""
+    """One entry of an alert's history: a person's action or a step of the driver's reminder."""
 
     action: AlertAction
-    actor: str
+    label: Bilingual = Field(description="What the action is called, in Chinese and English.")
+    actor: str = Field(description="Account, gateway id (reminder steps) or `system`.")
     note: str | None
     acted_at: datetime
 
     @classmethod
     def of(cls, entry: AlertHistoryEntry) -> AlertHistoryPublic:
         """Return the public form of a history entry."""
-        return cls(action=entry.action, actor=entry.actor, note=entry.note, acted_at=entry.acted_at)
+        zh, en = ACTION_LABELS[entry.action]
+        return cls(
+            action=entry.action, label=Bilingual(zh=zh, en=en), actor=entry.actor,
+            note=entry.note, acted_at=entry.acted_at,
+        )  # fmt: skip

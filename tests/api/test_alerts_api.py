@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -14,7 +15,9 @@ from tests.api.apps import Headers, Tenant
 from tests.transport import alert_events
 from tests.transport.store import databases
 from transport.accounts import Role
+from transport.alerts.handling import AlertAction
 from transport.fixes import Fix
+from transport.store.reminder_steps import ReminderStep, record_reminder_steps
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -145,3 +148,31 @@ def test_live_alerts_geojson_shows_open_alerts_in_scope(
     assert mine["features"][0]["geometry"] == {"type": "Point", "coordinates": [113.9, 22.53]}
     client.post(f"/v1/alerts/{alert['id']}/close", json={}, headers=police)
     assert client.get("/v1/live/alerts.geojson", headers=tenant.headers).json()["features"] == []
+
+
+def test_history_shows_the_reminder_steps_with_labels(
+    client: TestClient, tenant: Tenant, alert: dict[str, Any]
+) -> None:
+    key = alert["event"].alert.alert_id
+    at = alert["event"].alert.started_at
+    steps = [
+        ReminderStep(f"{tenant.plate}#{i}-0", key, action, actor, note, at + timedelta(seconds=i))
+        for i, (action, actor, note) in enumerate([
+            (AlertAction.REMINDER_QUEUED, "system", "gateway=gw-1"),
+            (AlertAction.REMINDER_SENT, "gw-1", "gateway=gw-1 phone=013800138000 serial=7"),
+            (AlertAction.REMINDER_ACKNOWLEDGED, "gw-1", "gateway=gw-1 serial=7 result=ok"),
+        ], start=1)
+    ]  # fmt: skip
+    app: Any = client.app
+    with app.state.session_factory() as session, session.begin():
+        record_reminder_steps(session, steps, all_carriers=True)
+    history = client.get(f"/v1/alerts/{alert['id']}/history", headers=tenant.headers).json()
+    assert [h["action"] for h in history] == [
+        "opened", "reminder_queued", "reminder_sent", "reminder_acknowledged"
+    ]  # fmt: skip
+    assert history[3]["label"] == {
+        "zh": "终端已应答提醒",
+        "en": "terminal acknowledged the reminder",
+    }
+    assert history[2]["actor"] == "gw-1" and history[3]["note"].endswith("result=ok")
+    assert history[0]["label"]["zh"] == "告警产生"

@@ -6,6 +6,11 @@ out. It reads the gateway's reminder stream, sends each reminder to its vehicle 
 with the display and TTS flags, and logs ``sent`` with the message serial; the terminal's
 general reply (0x0001) with that serial and id 0x8300 is logged as ``acknowledged`` with its
 result. Keys and log fields are described in `transport.reminders`.
+
+Liveness: the desk sets ``{prefix}:gateway:{id}:alive`` with a time-to-live (`Liveness.ttl_s`)
+and refreshes it every `Liveness.refresh_s`; a gateway killed without closing lets it expire, and
+the workers stop queueing to it. On start the desk removes the presence fields that still name
+its id (left by an earlier run of this gateway that crashed); on close it deletes its key.
 """
 
 from __future__ import annotations
@@ -23,7 +28,10 @@ from transport import fixes
 from transport.bus import redis_streams
 from transport.gateway import jt808_messages as messages
 from transport.reminders import (
+    FORGET_PRESENCE,
     LOG_MAXLEN,
+    NOT_CONNECTED_HERE,
+    Liveness,
     Reminder,
     ReminderKeys,
     ReminderStatus,
@@ -31,7 +39,7 @@ from transport.reminders import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
     from datetime import datetime
 
     from transport.gateway.jt808_server import Jt808Server
@@ -44,20 +52,14 @@ REMINDER_FLAGS = messages.TextMessage.DISPLAY | messages.TextMessage.TTS
 READ_BLOCK_MS = 500
 MAX_AWAITED = 10_000  # reminders sent and not yet acknowledged, kept for matching
 
-_FORGET = """
-if redis.call('hget', KEYS[1], ARGV[1]) == ARGV[2] then
-  return redis.call('hdel', KEYS[1], ARGV[1])
-end
-return 0
-"""
 _RETRIED = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 
 
 class ReminderDesk:
     """Send a gateway's queued reminders and record what the terminals answer.
 
-    `stats` counts ``sent``, ``acknowledged``, ``undeliverable``, ``unreadable`` and
-    ``redis_errors``.
+    `stats` counts ``sent``, ``acknowledged``, ``undeliverable``, ``unreadable``,
+    ``stale_presence`` (fields of an earlier run removed at start) and ``redis_errors``.
     """
 
     def __init__(
@@ -68,7 +70,9 @@ class ReminderDesk:
         gateway_id: str,
         prefix: str = "hazmat",
         clock: Callable[[], datetime] = fixes.utc_now,
+        liveness: Liveness | None = None,
     ) -> None:
+        self.liveness = liveness or Liveness()
         self.server = server
         self.gateway_id = gateway_id
         self.keys = ReminderKeys(prefix)
@@ -109,8 +113,13 @@ class ReminderDesk:
     # --- life cycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Observe the server and start the presence writer and the command reader."""
+        """Say this gateway is alive, clear its stale presence, observe the server, and start
+        the presence writer, the liveness refresher and the command reader.
+        """
+        await self._retried(self._refresh_alive)
+        await self._retried(self._forget_stale_presence)
         self.server.observers.append(self)
+        self._keep(asyncio.create_task(self._keep_alive(), name="reminder-alive"))
         self._keep(asyncio.create_task(self._write_presence(), name="reminder-presence"))
         self._keep(asyncio.create_task(self._read_commands(), name="reminder-commands"))
         await self.ready.wait()
@@ -127,13 +136,56 @@ class ReminderDesk:
             await asyncio.wait(list(self._tasks), timeout=timeout_s)
         with contextlib.suppress(*_RETRIED):
             for vehicle_id in list(self.server.vehicles):
-                await self.redis.eval(_FORGET, 1, self.keys.terminals, vehicle_id, self.gateway_id)
+                await self.redis.eval(
+                    FORGET_PRESENCE, 1, self.keys.terminals, vehicle_id, self.gateway_id
+                )
+            await self.redis.delete(self.keys.alive(self.gateway_id))
         await self.redis.aclose()
 
     def _keep(self, task: asyncio.Task[None]) -> None:
         """Hold a task until it is done."""
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    # --- liveness -------------------------------------------------------------------------
+
+    async def _retried(self, call: Callable[[], Awaitable[None]]) -> None:
+        """Await `call` until Redis answers."""
+        for delay in redis_streams.backoff_delays():
+            try:
+                await call()
+                return
+            except _RETRIED as err:
+                self.stats["redis_errors"] += 1
+                logger.warning("gateway %s: Redis unavailable (%s)", self.gateway_id, err)
+                await asyncio.sleep(delay)
+
+    async def _refresh_alive(self) -> None:
+        """Set this gateway's alive key for another time-to-live."""
+        ttl_ms = max(1, round(self.liveness.ttl_s * 1000))
+        await self.redis.set(self.keys.alive(self.gateway_id), 1, px=ttl_ms)
+
+    async def _keep_alive(self) -> None:
+        """Refresh the alive key at the liveness's pace until cancelled."""
+        while True:
+            await asyncio.sleep(self.liveness.refresh_s)
+            await self._retried(self._refresh_alive)
+
+    async def _forget_stale_presence(self) -> None:
+        """Remove presence fields naming this gateway for vehicles not connected here."""
+        stale = []
+        async for raw_vehicle, raw_gateway in self.redis.hscan_iter(self.keys.terminals):
+            vehicle_id = raw_vehicle.decode()
+            if raw_gateway.decode() == self.gateway_id and vehicle_id not in self.server.vehicles:
+                stale.append(vehicle_id)
+        for vehicle_id in stale:
+            removed = await self.redis.eval(
+                FORGET_PRESENCE, 1, self.keys.terminals, vehicle_id, self.gateway_id
+            )
+            self.stats["stale_presence"] += int(removed)
+        if stale:
+            logger.info("gateway %s: %d stale presence field(s) removed",
+                        self.gateway_id, len(stale))  # fmt: skip
 
     # --- presence -------------------------------------------------------------------------
 
@@ -152,7 +204,7 @@ class ReminderDesk:
                     await self.redis.hset(self.keys.terminals, vehicle_id, self.gateway_id)
                 else:
                     await self.redis.eval(
-                        _FORGET, 1, self.keys.terminals, vehicle_id, self.gateway_id
+                        FORGET_PRESENCE, 1, self.keys.terminals, vehicle_id, self.gateway_id
                     )
                 return
             except _RETRIED as err:
@@ -214,7 +266,7 @@ class ReminderDesk:
         if serial is None or held is None:
             self.stats["undeliverable"] += 1
             entry = log_entry(reminder, ReminderStatus.UNDELIVERABLE, self.clock(),
-                               gateway_id=self.gateway_id)  # fmt: skip
+                               gateway_id=self.gateway_id, reason=NOT_CONNECTED_HERE)  # fmt: skip
         else:
             phone = held[1]
             if len(self._awaited) >= MAX_AWAITED:

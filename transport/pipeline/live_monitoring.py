@@ -39,6 +39,8 @@ from transport.pipeline import chain, fleet_stops, store_directory
 from transport.store.engine import make_engine, make_session_factory
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
     from geodata.matching.matcher import MatchParams
     from geodata.network import RoadNetwork
     from geodata.restrictions import RestrictionLayer
@@ -119,10 +121,14 @@ class ThrottledUpdates:
 
 @dataclass
 class LiveMonitoring:
-    """A monitoring setup and what must be closed when the worker stops."""
+    """A monitoring setup, its database sessions and what must be closed when the worker stops.
+
+    The worker also records the reminder log in the alerts' history with `session_factory`.
+    """
 
     setup: chain.MonitoringSetup
     closers: list[Callable[[], None]] = field(default_factory=list)
+    session_factory: sessionmaker[Session] | None = None
 
     def close(self) -> None:
         """Release connections and engines, last opened first."""
@@ -187,4 +193,4 @@ def open_monitoring(
         alert_sinks=alert_sinks, position_sinks=position_sinks, stop_store=stop_store,
     )  # fmt: skip
     closers = [engine.dispose, relay.close, reminder_sink.close, stop_store.close]
-    return LiveMonitoring(setup, closers)
+    return LiveMonitoring(setup, closers, session_factory)

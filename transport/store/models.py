@@ -361,17 +361,22 @@ class AlertEvidenceRow(Base):
 
 
 class AlertActionRow(Base):
-    """One entry of an alert's history: opened, ended, acknowledged, note, closed; who, when."""
+    """One entry of an alert's history: opened, ended, acknowledged, note, closed, reminder steps.
+
+    `source_key` names the record an entry was copied from (a reminder-log entry: stream and
+    entry id); unique, so an entry delivered twice is recorded once. None for everything else.
+    """
 
     __tablename__ = "alert_actions"
     __table_args__ = (CheckConstraint(f"action IN {_in(AlertAction)}", name="action"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
-    action: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(Text)
     acted_at: Mapped[datetime] = mapped_column(default=_utc_now)
+    source_key: Mapped[str | None] = mapped_column(String(200), unique=True)
 
 
 class RestrictionLayerRow(Base):

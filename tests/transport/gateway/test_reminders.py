@@ -1,15 +1,24 @@
-"""Driver reminders end to end on a real Redis: worker sink → gateway → 0x8300 → 0x0001 → log."""
+"""Driver reminders end to end on a real Redis: worker sink → gateway → 0x8300 → 0x0001 → log.
+
+And gateway liveness: a gateway killed with SIGKILL lets its alive key expire, and its
+vehicles get no queued reminder; a gateway starting clears the stale presence naming it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 
 import pytest
 import redis
 
+from tests.conftest import REPO_ROOT
 from tests.transport import alert_events
+from tests.transport.pipeline.test_worker_failover import RUN_CLI
 from tests.transport.redis_process import RedisProcess
 from transport.alerts.lifecycle import AlertChange, AlertEvent
 from transport.bus.memory import MemoryBus
@@ -18,6 +27,7 @@ from transport.gateway import jt808_terminal, terminal_registry
 from transport.gateway.jt808_server import Jt808Server, ServerOptions
 from transport.gateway.reminder_desk import ReminderDesk
 from transport.reminders import (
+    Liveness,
     ReminderKeys,
     ReminderSink,
     read_reminder_log,
@@ -111,7 +121,7 @@ def test_reminder_reaches_the_terminal_as_tts_text_and_its_ack_is_logged(
     assert isinstance(text, messages.TextMessage)
     assert text.flags & messages.TextMessage.TTS and text.flags & messages.TextMessage.DISPLAY
     assert text.text.startswith("【危险货物运输提醒】")
-    assert stats == {"queued": 1, "not_connected": 0, "repeated": 1}
+    assert stats == {"queued": 1, "not_connected": 0, "gateway_not_alive": 0, "repeated": 1}
     log = read_reminder_log(client)
     assert [entry["status"] for entry in log] == ["queued", "sent", "acknowledged"]
     sent, acknowledged = log[1], log[2]
@@ -126,7 +136,7 @@ def test_vehicle_without_a_terminal_connection_gets_no_reminder(
     sink = ReminderSink(redis_server.url)
     sink([overspeed_opened("粤B54321")])
     sink.close()
-    assert sink.stats == {"queued": 0, "not_connected": 1, "repeated": 0}
+    assert sink.stats == {"queued": 0, "not_connected": 1, "gateway_not_alive": 0, "repeated": 0}
     assert read_reminder_log(redis.Redis.from_url(redis_server.url)) == []
 
 
@@ -143,4 +153,93 @@ def test_reminder_for_a_vehicle_that_signed_out_is_logged_undeliverable(
             await wait_for(lambda: desk.stats["undeliverable"] == 1)
 
     asyncio.run(scenario())
-    assert [e["status"] for e in read_reminder_log(client)] == ["queued", "undeliverable"]
+    log = read_reminder_log(client)
+    assert [e["status"] for e in log] == ["queued", "undeliverable"]
+    assert log[1]["reason"] == "not_connected_at_gateway"
+
+
+# --- gateway liveness -------------------------------------------------------------------------
+
+OTHER_PLATE = "粤B67890"
+OTHER_REGISTER = messages.Register(44, 300, "SKOEM", "SK9151", "000002", 1, OTHER_PLATE)
+
+
+def start_gateway_process(url: str, gateway_id: str) -> tuple[subprocess.Popen[bytes], int]:
+    """A `hazmat gateway --redis` process with a 1 s alive time-to-live; return it and its port."""
+    command = [
+        sys.executable, "-c", RUN_CLI, "gateway", "--redis", url, "--port", "0",
+        "--gateway-id", gateway_id, "--alive-ttl-s", "1", "--alive-refresh-s", "0.2",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
+    assert process.stdout is not None
+    line = process.stdout.readline().decode()  # "JT/T 808 gateway on 127.0.0.1:PORT (redis)"
+    match = re.search(r":(\d+) ", line)
+    assert match is not None, line
+    return process, int(match.group(1))
+
+
+def test_killed_gateways_vehicles_get_no_reminder_and_a_live_ones_do(
+    redis_server: RedisProcess,
+) -> None:
+    client = redis.Redis.from_url(redis_server.url)
+    keys = ReminderKeys()
+    dead, port = start_gateway_process(redis_server.url, "gw-dead")
+    events = [overspeed_opened(PLATE), overspeed_opened(OTHER_PLATE)]
+
+    async def scenario() -> dict[str, int]:
+        try:
+            stranded = jt808_terminal.TerminalClient(PHONE)
+            await stranded.connect("127.0.0.1", port)
+            await stranded.sign_in(REGISTER)
+            await wait_for(lambda: client.hget(keys.terminals, PLATE) == b"gw-dead")
+        finally:
+            dead.kill()  # SIGKILL: no sign-out, no clean-up
+            dead.communicate(timeout=10)  # reaps it and closes its stdout pipe
+        async with gateway_with_desk(redis_server.url) as (server, desk):
+            terminal = jt808_terminal.TerminalClient("13800138001")
+            await terminal.connect("127.0.0.1", server.port)
+            await terminal.sign_in(OTHER_REGISTER)
+            await wait_for(lambda: client.hget(keys.terminals, OTHER_PLATE) == b"gw-1")
+            await wait_for(lambda: not client.exists(keys.alive("gw-dead")))
+            sink = ReminderSink(redis_server.url)
+            await asyncio.to_thread(sink, events)
+            sink.close()
+            await wait_for(lambda: desk.stats["acknowledged"] == 1)
+            await terminal.close()
+        with contextlib.suppress(OSError):  # its gateway is gone
+            await stranded.close()
+        return sink.stats
+
+    stats = asyncio.run(scenario())
+    assert stats == {"queued": 1, "not_connected": 0, "gateway_not_alive": 1, "repeated": 0}
+    by_alert: dict[str, list[dict[str, str]]] = {}
+    for entry in read_reminder_log(client):
+        by_alert.setdefault(entry["alert_id"], []).append(dict(entry))
+    stranded_log, live_log = (by_alert[e.alert.alert_id] for e in events)
+    assert [(e["status"], e["gateway_id"], e.get("reason")) for e in stranded_log] == [
+        ("undeliverable", "gw-dead", "gateway_not_alive")
+    ]
+    assert [e["status"] for e in live_log] == ["queued", "sent", "acknowledged"]
+    assert client.hget(keys.terminals, PLATE) is None  # the stale presence is gone
+    assert client.xlen(keys.commands("gw-dead")) == 0
+
+
+def test_gateway_starting_clears_the_stale_presence_naming_it(redis_server: RedisProcess) -> None:
+    client = redis.Redis.from_url(redis_server.url)
+    keys = ReminderKeys()
+    client.hset(keys.terminals, mapping={PLATE: "gw-1", OTHER_PLATE: "gw-2"})
+
+    async def scenario() -> int:
+        async with gateway_with_desk(redis_server.url) as (_server, desk):
+            assert client.ttl(keys.alive("gw-1")) > 0
+            return desk.stats["stale_presence"]
+
+    assert asyncio.run(scenario()) == 1
+    assert client.hgetall(keys.terminals) == {OTHER_PLATE.encode(): b"gw-2"}
+    assert not client.exists(keys.alive("gw-1"))  # deleted on a clean close
+
+
+def test_liveness_refresh_must_be_shorter_than_its_time_to_live() -> None:
+    with pytest.raises(ValueError, match="`refresh_s` must be positive and shorter than `ttl_s`"):
+        Liveness(ttl_s=10.0, refresh_s=10.0)

@@ -105,6 +105,7 @@ def test_worker_records_alert_with_waybill_and_relays_it_live(
             page = alerts.list_alerts(session, all_carriers=True)
         engine.dispose()
     assert worker.returncode == 0, stderr.decode()[-2000:]
+    assert "reminder recorder w1:" in stderr.decode()  # recorded the reminder log beside
     [alert] = [a for a in page.items if a.condition_key == "no-entry"]
     assert (alert.rule_id, alert.vehicle_key) == (forbidden.RULE_ID, vehicle.plate)
     # The waybill's planned route is in Shenzhen: its corridor reached the rules too.
