@@ -14,7 +14,14 @@ if TYPE_CHECKING:
     from transport.matched import MatchedFix
     from transport.rules.base import RuleEvent, Text
 
-__all__ = ["Evidence", "FixEvidence", "add_fix", "evidence_to_dict", "start_evidence"]
+__all__ = [
+    "Evidence",
+    "FixEvidence",
+    "add_fix",
+    "evidence_to_dict",
+    "fix_evidence",
+    "start_evidence",
+]
 
 MAX_FIXES = 40  # first half and latest half are kept
 MAX_EDGES = 200
@@ -48,13 +55,13 @@ class Evidence:
     limit: float | None
 
 
-def _fix_evidence(fix: MatchedFix) -> FixEvidence:
-    """Reduce a matched fix to its evidence."""
+def fix_evidence(fix: MatchedFix) -> FixEvidence:
+    """Reduce a matched fix to its evidence (once per fix: its alerts share it)."""
     return FixEvidence(fix.fix_at, fix.lon, fix.lat, fix.speed_kmh, fix.edge_id)
 
 
-def start_evidence(event: RuleEvent, fix: MatchedFix, *, rule_title: Text) -> Evidence:
-    """Return the evidence of a new alert from its first event."""
+def start_evidence(event: RuleEvent, fix: FixEvidence, *, rule_title: Text) -> Evidence:
+    """Return the evidence of a new alert from its first event and fix."""
     return Evidence(
         rule_id=event.rule_id,
         rule_title=rule_title,
@@ -62,7 +69,7 @@ def start_evidence(event: RuleEvent, fix: MatchedFix, *, rule_title: Text) -> Ev
         fact=event.fact,
         restriction_id=event.restriction_id,
         schedule=event.schedule,
-        fixes=(_fix_evidence(fix),),
+        fixes=(fix,),
         edge_ids=tuple(dict.fromkeys(event.edge_ids))[:MAX_EDGES],
         fix_count=1,
         peak_value=event.value,
@@ -70,9 +77,9 @@ def start_evidence(event: RuleEvent, fix: MatchedFix, *, rule_title: Text) -> Ev
     )
 
 
-def add_fix(evidence: Evidence, event: RuleEvent, fix: MatchedFix) -> Evidence:
+def add_fix(evidence: Evidence, event: RuleEvent, fix: FixEvidence) -> Evidence:
     """Return the evidence with one more violating fix (first and latest fixes kept)."""
-    fixes = (*evidence.fixes, _fix_evidence(fix))
+    fixes = (*evidence.fixes, fix)
     if len(fixes) > MAX_FIXES:
         half = MAX_FIXES // 2
         fixes = fixes[:half] + fixes[-half:]

@@ -128,6 +128,7 @@ def _alert_of(
     first_at: dt.datetime,
     event: RuleEvent,
     fix: MatchedFix,
+    fix_evidence: evidence.FixEvidence,
     *,
     titles: Mapping[str, Text],
     waybill_id: str | None,
@@ -144,7 +145,7 @@ def _alert_of(
         last_at=fix.fix_at,
         ended_at=None,
         evidence=evidence.start_evidence(
-            event, fix, rule_title=titles.get(event.rule_id, event.fact)
+            event, fix_evidence, rule_title=titles.get(event.rule_id, event.fact)
         ),
         waybill_id=waybill_id,
     )
@@ -181,14 +182,24 @@ class _Run:
                     del old[key]
             return
         by_key = {(e.rule_id, e.key): e for e in events}
-        tracks = {key: self._present(old.get(key), event, fix) for key, event in by_key.items()}
+        seen = evidence.fix_evidence(fix)  # one per fix, shared by its alerts
+        tracks = {
+            key: self._present(old.get(key), event, fix, seen) for key, event in by_key.items()
+        }
         for key, track in old.items():
             if key not in by_key and self._absent(track, fix.fix_at):
                 tracks[key] = track
         self.tracks = tracks
 
-    def _present(self, track: list[Any] | None, event: RuleEvent, fix: MatchedFix) -> list[Any]:
-        """Follow a condition present at this fix: open the alert when due, else update it."""
+    def _present(
+        self,
+        track: list[Any] | None,
+        event: RuleEvent,
+        fix: MatchedFix,
+        seen: evidence.FixEvidence,
+    ) -> list[Any]:
+        """Follow a condition present at this fix (`seen` as evidence): open the alert when
+        due, else update it."""
         at = fix.fix_at
         if track is None:
             track = [at, at, 0, None]
@@ -197,7 +208,7 @@ class _Run:
             alert = track[3]
             if alert is not None:
                 alert = track[3] = _evolve(
-                    alert, last_at=at, evidence=evidence.add_fix(alert.evidence, event, fix)
+                    alert, last_at=at, evidence=evidence.add_fix(alert.evidence, event, seen)
                 )
                 self.changes.append(AlertEvent(AlertChange.UPDATED, alert))
                 return track
@@ -206,7 +217,7 @@ class _Run:
         if (at - track[0]).total_seconds() < wait_s:
             return track
         alert = track[3] = _alert_of(
-            track[0], event, fix, titles=self.titles, waybill_id=self.waybill_id
+            track[0], event, fix, seen, titles=self.titles, waybill_id=self.waybill_id
         )
         self.changes.append(AlertEvent(AlertChange.OPENED, alert))
         return track

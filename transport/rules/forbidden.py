@@ -108,17 +108,27 @@ def step(
     """Emit an event per fix and forbidden restriction it is in, unless in its exit grace."""
     hit_pos, hit_idx = batch.hits_of_kinds(KINDS)
     on_pos, on_idx = _on_pairs(batch)
-    n = max(len(batch), 1)
-    idle = ~np.isin(on_idx * n + on_pos, hit_idx * n + hit_pos)  # on it, not in force
+    m = max(len(batch.road.compiled), 1)
+    idle = ~_member(on_pos * m + on_idx, hit_pos * m + hit_idx)  # on it, not in force
+    if not state.graces and not idle.any():  # no grace in play: every hit is an entry
+        return state, [
+            (pos, _entered(batch, pos, idx))
+            for pos, idx in zip(hit_pos.tolist(), hit_idx.tolist(), strict=True)
+        ]
     index_of = batch.road.memoized((RULE_ID, "index_of"), _index_of, batch.road)
     carried = {index_of[g.restriction_id]: g for g in state.graces if g.restriction_id in index_of}
-    followed = np.union1d(on_idx[idle], np.fromiter(carried, np.int64, len(carried)))
-    plain = ~np.isin(hit_idx, followed)
+    carried_idx = np.array(sorted(carried), np.int64)
+    idle_idx = _distinct_sorted(on_idx[idle])
+    # On it but never in force in this batch: at most a pending grace, found without a scan.
+    hit_set = np.unique(hit_idx)
+    waiting = idle_idx[~_member(idle_idx, hit_set) & ~_member(idle_idx, carried_idx)]
+    followed = np.union1d(idle_idx[~_member(idle_idx, waiting)], carried_idx)
+    plain = ~_member(hit_idx, followed)
     events = [
         (pos, idx, _entered(batch, pos, idx))
         for pos, idx in zip(hit_pos[plain].tolist(), hit_idx[plain].tolist(), strict=True)
     ]
-    graces = []
+    graces = _pending_at_end(batch, on_pos, on_idx, waiting)
     if followed.size:
         odometer_m = _odometer_m(batch, params)
         for idx in followed.tolist():
@@ -128,6 +138,44 @@ def step(
             graces += [grace] if grace is not None else []
     events.sort(key=lambda e: (e[0], e[1]))
     return ForbiddenState(tuple(graces)), [(pos, event) for pos, _, event in events]
+
+
+def _pending_at_end(
+    batch: FixBatch, on_pos: np.ndarray, on_idx: np.ndarray, waiting: np.ndarray
+) -> list[ExitGrace]:
+    """Pending graces of restrictions the vehicle is on, none in force in the batch: those it
+    is still on at the last fix (on edges, also when only unmatched fixes followed)."""
+    if not waiting.size:
+        return []
+    keep = _member(on_idx, waiting)
+    pos, idx = on_pos[keep], on_idx[keep]  # sorted by index, then position
+    is_last = np.append(idx[1:] != idx[:-1], True)
+    matched_after = np.cumsum((batch.edge_id >= 0)[::-1])[::-1]  # matched fixes from here on
+    graces = []
+    for last, i in zip(pos[is_last].tolist(), idx[is_last].tolist(), strict=True):
+        is_kept = last == len(batch) - 1
+        if not is_kept and matched_after[last + 1] == 0:
+            is_kept = batch.road.memoized((RULE_ID, "exits", i), _exits, batch.road, i) is not None
+        if is_kept:
+            rid = str(batch.road.compiled.restriction_ids[i])
+            graces.append(ExitGrace(rid, Phase.PENDING, edge_id=int(batch.edge_id[last])))
+    return graces
+
+
+def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Tell for each value whether it is in `sorted_set` (ascending): `np.isin` without its
+    set-up, which dominates on the few dozen values of a batch."""
+    if not sorted_set.size:
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_set, values), sorted_set.size - 1)
+    return sorted_set[at] == values
+
+
+def _distinct_sorted(values: np.ndarray) -> np.ndarray:
+    """The distinct values of an ascending array."""
+    if values.size < 2:
+        return values
+    return values[np.concatenate(([True], values[1:] != values[:-1]))]
 
 
 def _on_pairs(batch: FixBatch) -> tuple[np.ndarray, np.ndarray]:
