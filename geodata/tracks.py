@@ -24,6 +24,7 @@ __all__ = ["Datum", "Track", "read_track"]
 LON_NAMES = ("lon", "lng", "longitude", "long", "x")
 LAT_NAMES = ("lat", "latitude", "y")
 TIME_NAMES = ("time", "timestamp", "datetime", "t", "fix_at", "gps_time")
+SPEED_NAMES = ("speed_kmh", "speed", "gps_speed")  # km/h, optional
 
 
 class Datum(StrEnum):
@@ -35,7 +36,8 @@ class Datum(StrEnum):
 
 @dataclass(frozen=True)
 class Track:
-    """Fixes of one track: `lon`, `lat` (WGS-84) and `fix_at` (aware UTC), in file order.
+    """Fixes of one track: `lon`, `lat` (WGS-84) and `fix_at` (aware UTC), in file order, and
+    `speed_kmh` when the file reports speeds (NaN where a value is unreadable or negative).
 
     `rejected` lists rows that could not be read: `row` (1-based data row) and `reason`.
     """
@@ -94,13 +96,18 @@ def _read_csv(path: Path) -> pd.DataFrame:
     """Raw lon, lat, time strings from a CSV file."""
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     columns = list(frame.columns)
-    return pd.DataFrame(
+    raw = pd.DataFrame(
         {
             "lon": frame[_pick(columns, LON_NAMES, "longitude", path)],
             "lat": frame[_pick(columns, LAT_NAMES, "latitude", path)],
             "time": frame[_pick(columns, TIME_NAMES, "time", path)],
         }
     )
+    lowered = {c.lower().strip(): c for c in columns}
+    speed = next((lowered[n] for n in SPEED_NAMES if n in lowered), None)
+    if speed is not None:
+        raw["speed"] = frame[speed]
+    return raw
 
 
 def _read_gpx(path: Path) -> pd.DataFrame:
@@ -134,9 +141,11 @@ def _read_geojson(path: Path) -> pd.DataFrame:
         coords = geometry.get("coordinates") if geometry.get("type") == "Point" else None
         props = feature.get("properties") or {}
         stamp = next((props[n] for n in TIME_NAMES if props.get(n) not in (None, "")), "")
+        speed = next((props[n] for n in SPEED_NAMES if props.get(n) not in (None, "")), "")
         lon, lat = (coords[0], coords[1]) if coords and len(coords) >= 2 else ("", "")
-        rows.append({"lon": lon, "lat": lat, "time": str(stamp)})
-    return pd.DataFrame(rows, columns=["lon", "lat", "time"])
+        rows.append({"lon": lon, "lat": lat, "time": str(stamp), "speed": speed})
+    raw = pd.DataFrame(rows, columns=["lon", "lat", "time", "speed"])
+    return raw if (raw["speed"] != "").any() else raw.drop(columns="speed")
 
 
 def _parse_times(raw: pd.Series, naive_tz: str) -> pd.Series:
@@ -175,4 +184,7 @@ def _clean(raw: pd.DataFrame, *, datum_of_source: Datum, naive_tz: str) -> Track
     if datum_of_source is Datum.GCJ02:
         good_lon, good_lat = datum.gcj02_to_wgs84(good_lon, good_lat)
     fixes = pd.DataFrame({"lon": good_lon, "lat": good_lat, "fix_at": fix_at[~bad].to_numpy()})
+    if "speed" in raw:
+        speed = pd.to_numeric(raw["speed"], errors="coerce")[~bad].to_numpy(float)
+        fixes["speed_kmh"] = np.where(speed >= 0, speed, np.nan)
     return Track(fixes.reset_index(drop=True), rejected.reset_index(drop=True))

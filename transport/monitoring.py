@@ -16,7 +16,7 @@ from transport.alerts import lifecycle
 from transport.matched import MatchedFix
 from transport.rules import RULES
 from transport.rules.base import locate
-from transport.rules.params import RuleParams
+from transport.rules.params import RuleParams, default_params
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -68,7 +68,7 @@ class Monitor:
     ) -> None:
         self.vehicle = vehicle
         self.road = road
-        self.params = params or RuleParams()
+        self.params = params or default_params()
         self.alert_params = alert_params or lifecycle.LifecycleParams()
         self.rules = rules
         self.titles = {rule.rule_id: rule.title for rule in rules}

@@ -1,4 +1,9 @@
-"""`hazmat check`: test restriction layers against a recorded trip and print the alerts."""
+"""`hazmat check`: test restriction layers against recorded trips and print the alerts.
+
+One track is checked alone; several are checked together as a fleet, so the rules that need
+the other vehicles (lot capacity, segregation in lots, waiting clusters) see each other.
+Each track's vehicle id is its file name without extension.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from rich.table import Table
 
 from geodata import restrictions, sources, tracks
 from geodata._errors import NetworkSourceError, RestrictionLayerError, TrackError
-from transport import track_check
+from transport import fleet_check, track_check
 from transport._errors import CargoError
 from transport.cargo import CargoProfile
 from transport.rules.base import VehicleContext
@@ -60,7 +65,10 @@ def _cargo(cargo: str, permits: list[str]) -> CargoProfile:
 
 
 def check_trip(
-    track_file: Annotated[Path, typer.Argument(help="CSV (lon, lat, time), GPX or GeoJSON.")],
+    track_files: Annotated[
+        list[Path],
+        typer.Argument(help="CSV (lon, lat, time), GPX or GeoJSON; several: checked as a fleet."),
+    ],
     layers: Annotated[
         list[Path], typer.Option("--layers", "-l", help="Restriction layer GeoJSON (repeat).")
     ],
@@ -84,32 +92,39 @@ def check_trip(
     ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the alerts as JSON.")] = False,
 ) -> None:
-    """Match a track, run every rule and print the alerts with evidence (table or JSON)."""
+    """Match tracks, run every rule and print the alerts with evidence (table or JSON)."""
     loaded = _load_layers(layers)
     load = _cargo(cargo, permits or [])
+    stems = [path.stem for path in track_files]
+    if len(set(stems)) < len(stems):
+        msg = f"two tracks share a vehicle id (file name without extension): {', '.join(stems)}"
+        raise _fail(msg)
     try:
         params = RuleParams(time_zone=time_zone)
-        track = tracks.read_track(track_file, naive_tz=time_zone)
+        read = [tracks.read_track(path, naive_tz=time_zone) for path in track_files]
         network = sources.load_network(network_source)
         road = track_check.road_context(network, loaded, with_osm=with_osm)
     except (TrackError, NetworkSourceError, ValueError) as err:
         raise _fail(str(err)) from err
-    if track.fixes.empty:
-        msg = f"{track_file.name}: no readable fixes ({len(track.rejected)} rows rejected)"
-        raise _fail(msg)
+    for path, track in zip(track_files, read, strict=True):
+        if track.fixes.empty:
+            msg = f"{path.name}: no readable fixes ({len(track.rejected)} rows rejected)"
+            raise _fail(msg)
     if corridor is not None and corridor not in road.compiled.corridors:
         known = ", ".join(sorted(road.compiled.corridors)) or "none"
         msg = f"--route {corridor!r} is not an approved_corridor of the layers ({known})"
         raise _fail(msg)
-    vehicle = VehicleContext(
-        track_file.stem,
-        cargo=load,
-        corridor=road.compiled.corridors[corridor] if corridor else None,
-    )
-    result = track_check.check_track(network, road, vehicle, track.fixes, params=params)
+    approved = road.compiled.corridors[corridor] if corridor else None
+    vehicles = [VehicleContext(stem, cargo=load, corridor=approved) for stem in stems]
+    if len(read) == 1:
+        result = track_check.check_track(network, road, vehicles[0], read[0].fixes, params=params)
+    else:
+        fleet = [(v, t.fixes) for v, t in zip(vehicles, read, strict=True)]
+        result = fleet_check.check_fleet(network, road, fleet, params=params)
+    names = ", ".join(path.name for path in track_files)
     if as_json:
         payload = {
-            "track": track_file.name,
+            "tracks": [path.name for path in track_files],
             "network": network.name,
             "fixes": result.fixes,
             "matched": result.matched,
@@ -117,18 +132,18 @@ def check_trip(
         }
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
-    _print_table(result, track_file.name, network.name, time_zone)
+    _print_table(result, names, network.name, time_zone)
 
 
 def _print_table(result: track_check.TrackCheck, track: str, network: str, tz: str) -> None:
     """The alerts as a rich table, local times."""
     console.print(
-        f"track / 轨迹: {track}  network / 路网: {network}  fixes / 定位点: {result.fixes}  "
+        f"tracks / 轨迹: {track}  network / 路网: {network}  fixes / 定位点: {result.fixes}  "
         f"matched / 已匹配: {result.matched}  alerts / 告警: {len(result.alerts)}"
     )
     table = Table(title="Alerts / 告警")
     for column in (
-        "rule / 规则", "start / 开始", "end / 结束", "place / 位置 (lon, lat)",
+        "vehicle / 车辆", "rule / 规则", "start / 开始", "end / 结束", "place / 位置 (lon, lat)",
         "fact / 事实", "restriction / 限制", "legal basis / 依据",
     ):  # fmt: skip
         table.add_column(column)
@@ -137,6 +152,7 @@ def _print_table(result: track_check.TrackCheck, track: str, network: str, tz: s
         ev = alert.evidence
         place = row["place"]
         table.add_row(
+            alert.vehicle_id,
             f"{alert.rule_id}\n{ev.rule_title.zh}\n{ev.rule_title.en}",
             _local(alert.started_at, tz),
             _local(alert.ended_at, tz) if alert.ended_at else "-",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -85,3 +86,33 @@ def test_unreadable_track_files_are_named(
     path.write_text(content, encoding="utf-8")
     with pytest.raises(TrackError, match=message):
         read_track(path)
+
+
+def test_reported_speeds_are_kept_and_unreadable_ones_left_to_derive(tmp_path: Path) -> None:
+    csv = tmp_path / "speeds.csv"
+    csv.write_text(
+        "lon,lat,time,Speed\n"
+        "114.05,22.54,2024-10-01T08:00:00+08:00,42.5\n"
+        "114.06,22.55,2024-10-01T08:00:10+08:00,fast\n"
+        "114.07,22.56,2024-10-01T08:00:20+08:00,-3\n"
+        "114.08,95,2024-10-01T08:00:30+08:00,50\n",
+        encoding="utf-8",
+    )
+    speeds = read_track(csv).fixes["speed_kmh"].tolist()
+    assert speeds[0] == 42.5 and len(speeds) == 3  # the row outside -90..90 is rejected
+    assert all(pd.isna(s) for s in speeds[1:])
+    geojson = tmp_path / "speeds.geojson"
+    points = [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [114.05, 22.54]},
+         "properties": {"time": "2024-10-01T00:00:00Z", "speed_kmh": 61}},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [114.06, 22.55]},
+         "properties": {"time": "2024-10-01T00:00:10Z"}},
+    ]  # fmt: skip
+    geojson.write_text(json.dumps({"type": "FeatureCollection", "features": points}))
+    assert read_track(geojson).fixes["speed_kmh"].fillna(-1).tolist() == [61.0, -1.0]
+
+
+def test_a_file_without_speeds_has_no_speed_column(tmp_path: Path) -> None:
+    path = tmp_path / "track.csv"
+    path.write_text(CSV, encoding="utf-8")
+    assert "speed_kmh" not in read_track(path).fixes.columns

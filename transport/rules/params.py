@@ -8,6 +8,7 @@ restriction layers, not here.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -23,6 +24,7 @@ __all__ = [
     "RuleParams",
     "SegregationParams",
     "SpeedParams",
+    "default_params",
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -186,3 +188,10 @@ class RuleParams(BaseModel):
     def _known_zone(self) -> RuleParams:
         schedules.Schedule("24/7", time_zone=self.time_zone)
         return self
+
+
+@functools.cache
+def default_params() -> RuleParams:
+    """The national defaults, built once (validating them costs milliseconds, and a worker
+    builds a monitor for every vehicle it meets)."""
+    return RuleParams()
