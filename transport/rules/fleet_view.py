@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
+from scipy import sparse
+from scipy.sparse import csgraph
 
 from geodata import restriction_index
 from geodata.restrictions import RestrictionKind
@@ -99,6 +101,7 @@ class FleetView:
             for lot_id in stop.lot_ids:
                 by_lot.setdefault(lot_id, []).append(k)
         self._by_lot = {lot: np.array(ks, dtype=np.int64) for lot, ks in by_lot.items()}
+        self._groups: dict[float, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.stops)
@@ -118,6 +121,22 @@ class FleetView:
         """
         same = (self.since_us == since_us) & (self.vehicle_ids < vehicle_id)
         return (self.since_us < since_us) | same
+
+    def waiting_groups(self, radius_m: float) -> np.ndarray:
+        """Group label of each loaded stop outside lots, linked within `radius_m` (single
+        linkage), -1 for the other stops; computed once per snapshot and radius."""
+        labels = self._groups.get(radius_m)
+        if labels is None:
+            labels = np.full(len(self), -1, dtype=np.int64)
+            waiting = np.flatnonzero(self.is_loaded & ~self.is_in_lot)
+            if waiting.size:
+                points = shapely.points(self.x[waiting], self.y[waiting])
+                a, b = shapely.STRtree(points).query(points, "dwithin", radius_m)
+                n = waiting.size
+                links = sparse.coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+                labels[waiting] = csgraph.connected_components(links, directed=False)[1]
+            self._groups[radius_m] = labels
+        return labels
 
     def in_lot(self, lot_id: str) -> np.ndarray:
         """Positions of the stops standing in a lot."""

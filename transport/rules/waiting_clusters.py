@@ -112,19 +112,21 @@ def find_waiting_clusters(
 def cluster_members(
     fleet: FleetView, x: float, y: float, counted: np.ndarray, *, radius_m: float
 ) -> np.ndarray:
-    """Positions of the counted fleet stops linked to a point within `radius_m`, step by step.
+    """Positions of the counted fleet stops linked to a point within `radius_m`.
 
-    Single linkage, as `find_waiting_clusters`: a stop joins when it lies within the radius of
-    the point or of a stop already joined. One bulk STRtree query per ring.
+    Single linkage, as `find_waiting_clusters`: the links among the fleet's loaded stops
+    outside lots are found once per snapshot (`FleetView.waiting_groups`); a point joins the
+    groups of the stops within the radius of it, and the counted members of those groups are
+    returned. A stop that does not count at this moment may still link two groups (it was
+    withdrawn or went stale since the snapshot): a rare, short-lived overcount.
     """
-    joined = np.zeros(len(fleet), dtype=bool)
-    frontier_x, frontier_y = np.array([x]), np.array([y])
-    while len(frontier_x):
-        found = fleet.within(frontier_x, frontier_y, radius_m)
-        new = found[counted[found] & ~joined[found]]
-        joined[new] = True
-        frontier_x, frontier_y = fleet.x[new], fleet.y[new]
-    return np.flatnonzero(joined)
+    labels = fleet.waiting_groups(radius_m)
+    near = fleet.within(np.array([x]), np.array([y]), radius_m)
+    touched = np.unique(labels[near[counted[near]]])
+    touched = touched[touched >= 0]
+    if not touched.size:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(counted & np.isin(labels, touched))
 
 
 def step(
