@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from transport.rules.params import RuleParams, default_params
+
 __all__ = ["Settings", "get_settings"]
 
 
@@ -20,7 +22,11 @@ class Settings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix="HAZMAT_", extra="ignore", frozen=True, populate_by_name=True
+        env_prefix="HAZMAT_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
     )
 
     #: SQLAlchemy URL: the SQLite file is the embedded default, PostgreSQL is production
@@ -47,6 +53,9 @@ class Settings(BaseSettings):
     #: Folder of the track archive (GeoParquet by day, `geodata.track_archive`); when set, the
     #: what-if analysis also counts the past trips a proposed restriction would have hit.
     track_archive: Path | None = None
+    #: Thresholds of the monitoring rules, national defaults unless set, e.g.
+    #: ``HAZMAT_RULES__SPEED__NIGHT_FACTOR=0.7`` or ``HAZMAT_RULES__PARKING__CLUSTER_RADIUS_M=300``.
+    rules: RuleParams = Field(default_factory=default_params)
 
     @field_validator("database_url")
     @classmethod

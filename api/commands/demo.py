@@ -35,6 +35,7 @@ from transport.pipeline import chain, embedded
 from transport.pipeline.context import StaticDirectory
 from transport.pipeline.fix_store import SqliteFixStore
 from transport.rules.base import VehicleContext
+from transport.settings import get_settings
 from transport.simulation import SimulatedTrip, simulate_fleet, trip_fixes
 
 console = Console(emoji=False)
@@ -75,7 +76,10 @@ def run_demo(
         network, vehicles, seed=seed, start_at=DEMO_START_AT, interval_s=interval_s
     )
     contexts = {trip.vehicle_id: _vehicle_context(trip, i) for i, trip in enumerate(trips)}
-    setup = chain.MonitoringSetup(network, road, StaticDirectory(contexts), LIVE_MATCH_PARAMS)
+    setup = chain.MonitoringSetup(
+        network, road, StaticDirectory(contexts), LIVE_MATCH_PARAMS,
+        rule_params=get_settings().rules,
+    )  # fmt: skip
     fixes = [fix for trip in trips for fix in trip_fixes(trip)]
     out_dir.mkdir(parents=True, exist_ok=True)
     store_path = out_dir / "demo-fixes.sqlite"

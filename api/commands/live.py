@@ -264,6 +264,7 @@ def _open_monitoring(
         network, layers, database_url=url, redis_url=redis_url,
         match_params=MatchParams(lag=match_lag), prefix=prefix, store_track=store_track,
         context_ttl_s=context_ttl_s, update_interval_s=update_interval_s,
+        rule_params=settings.rules,
     )  # fmt: skip
 
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from transport.pipeline.fix_store import FixStore
     from transport.pipeline.fleet_stops import StopStore
     from transport.rules.base import RoadContext
+    from transport.rules.params import RuleParams
 
 __all__ = ["Chain", "MonitoringSetup", "Step", "build_chain"]
 
@@ -62,6 +63,7 @@ class MonitoringSetup:
     match_params: MatchParams
     alert_sinks: tuple[publish.AlertSink, ...] = ()
     position_sinks: tuple[publish.PositionSink, ...] = ()
+    rule_params: RuleParams | None = None
     stop_store: StopStore | None = None
 
 
@@ -75,7 +77,9 @@ def build_chain(
     matching: Chain = ()
     publishing: Chain = ()
     if monitoring is not None:
-        rules = evaluate_rules.EvaluateRules(monitoring.road, monitoring.directory)
+        rules = evaluate_rules.EvaluateRules(
+            monitoring.road, monitoring.directory, params=monitoring.rule_params
+        )
         fleet_before: Chain = ()
         fleet_after: Chain = ()
         if monitoring.stop_store is not None:

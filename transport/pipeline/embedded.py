@@ -8,6 +8,7 @@ publish) and the matched positions and alert changes that come out are returned.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ from transport.pipeline.batch import Batch
 from transport.pipeline.checkpoint import MemoryCheckpointStore
 from transport.pipeline.fleet_stops import MemoryStopStore
 from transport.pipeline.steps import match
+from transport.rules.params import default_params
 
 if TYPE_CHECKING:
     from transport.alerts.lifecycle import AlertEvent
@@ -63,14 +65,12 @@ def run_embedded(
         Called with the number of fixes each processed batch held.
     """
     run = EmbeddedRun()
-    setup = chain.MonitoringSetup(
-        monitoring.network,
-        monitoring.road,
-        monitoring.directory,
-        monitoring.match_params,
+    max_age_s = (monitoring.rule_params or default_params()).parking.fleet_stop_max_age_s
+    setup = dataclasses.replace(
+        monitoring,
         alert_sinks=(*monitoring.alert_sinks, run.alert_events.extend),
         position_sinks=(*monitoring.position_sinks, run.positions.extend),
-        stop_store=monitoring.stop_store or MemoryStopStore(),
+        stop_store=monitoring.stop_store or MemoryStopStore(max_age_s=max_age_s),
     )
     ordered = sorted(fixes, key=lambda fix: fix.fix_at)
     asyncio.run(_publish_and_process(ordered, setup, fix_store, run, on_progress, batch_size))

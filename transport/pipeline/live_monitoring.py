@@ -36,6 +36,7 @@ from transport import live_relay, live_sinks, reminders, track_check
 from transport.alerts.lifecycle import AlertChange
 from transport.bus import redis_streams
 from transport.pipeline import chain, fleet_stops, store_directory
+from transport.rules.params import default_params
 from transport.store.engine import make_engine, make_session_factory
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from transport.alerts.lifecycle import AlertEvent
     from transport.live_channel import LiveHub
     from transport.pipeline.steps.publish import AlertSink, PositionSink
+    from transport.rules.params import RuleParams
 
 __all__ = ["DatabaseSink", "LiveMonitoring", "ThrottledUpdates", "open_monitoring"]
 
@@ -148,6 +150,7 @@ def open_monitoring(
     store_track: bool = True,
     context_ttl_s: float = store_directory.DEFAULT_TTL_S,
     update_interval_s: float = DEFAULT_UPDATE_INTERVAL_S,
+    rule_params: RuleParams | None = None,
 ) -> LiveMonitoring:
     """Return the monitoring of a worker on Redis with a database.
 
@@ -169,13 +172,17 @@ def open_monitoring(
         How long a vehicle's waybill context is used before the store is read again.
     update_interval_s
         Fix time between two writes of an open alert's updates (0: every update).
+    rule_params
+        Rule thresholds (`Settings.rules`); the national defaults when None.
     """
     road = track_check.road_context(network, layers, with_osm=with_osm)
     engine = make_engine(database_url)
     session_factory = make_session_factory(engine)
     relay = live_relay.RedisLivePublisher(redis_url, prefix=prefix)
     reminder_sink = reminders.ReminderSink(redis_url, prefix=prefix)
-    stop_store = fleet_stops.RedisStopStore(redis_url, prefix=prefix)
+    rules = rule_params or default_params()
+    max_age_s = rules.parking.fleet_stop_max_age_s
+    stop_store = fleet_stops.RedisStopStore(redis_url, prefix=prefix, max_age_s=max_age_s)
     hub = cast("LiveHub", relay)  # the recorders only call publish_alerts / publish_positions
     alert_sinks: tuple[AlertSink, ...] = (
         ThrottledUpdates(
@@ -190,7 +197,8 @@ def open_monitoring(
     directory = store_directory.StoreDirectory(session_factory, network, ttl_s=context_ttl_s)
     setup = chain.MonitoringSetup(
         network, road, directory, match_params,
-        alert_sinks=alert_sinks, position_sinks=position_sinks, stop_store=stop_store,
+        alert_sinks=alert_sinks, position_sinks=position_sinks, rule_params=rules,
+        stop_store=stop_store,
     )  # fmt: skip
     closers = [engine.dispose, relay.close, reminder_sink.close, stop_store.close]
     return LiveMonitoring(setup, closers, session_factory)
