@@ -84,8 +84,11 @@ class _Clock:
             tuple((EPOCH + a * US, EPOCH + b * US) for a, b in self.driven),
         )
 
-    def advance(self, at_us: int, is_moving: bool, is_night: bool, params: RuleParams) -> None:
-        """Account for the interval since the previous fix (`is_night`: at its midpoint)."""
+    def advance(
+        self, at_us: int, is_moving: bool, is_night: bool, params: RuleParams, window_us: int
+    ) -> None:
+        """Account for the interval since the previous fix (`is_night`: at its midpoint;
+        `window_us`: the daily window, `daily_window_s` in microseconds)."""
         last_us, self.last_us, was_moving, self.was_moving = (
             self.last_us,
             at_us,
@@ -104,7 +107,7 @@ class _Clock:
         self.night_s += gap_s if is_night else 0.0
         self.continuous_s += gap_s
         self.rest_s = 0.0
-        horizon = at_us - dt.timedelta(seconds=p.daily_window_s) // US
+        horizon = at_us - window_us
         driven = self.driven
         if driven and driven[-1][1] == last_us:
             driven[-1][1] = at_us
@@ -162,9 +165,10 @@ def step(
     is_night = _midpoint_night(batch, clock.last_us, params).tolist()
     # Below this total the float sum of the intervals cannot exceed the limit: skip summing.
     daily_floor_us = p.max_daily_s * 1e6 * (1.0 - 1e-9)
+    window_us = dt.timedelta(seconds=p.daily_window_s) // US
     events = []
     for pos, at_us in enumerate(batch.at_us.tolist()):
-        clock.advance(at_us, is_moving[pos], is_night[pos], params)
+        clock.advance(at_us, is_moving[pos], is_night[pos], params, window_us)
         if clock.continuous_s > p.max_continuous_s:
             event = _event(batch, pos, "continuous", clock.continuous_s, p.max_continuous_s)
             events.append((pos, event))

@@ -183,7 +183,7 @@ def _own_stops(
     state: ParkingState, batch: FixBatch, params: RuleParams
 ) -> tuple[ParkingState, list[OwnStop]]:
     """The stop fixes of a batch, uncached."""
-    state, stops = parking._follow_stops(state, batch, params)  # the same stops as parking
+    state, stops = parking.follow_stops(state, batch, params)  # the same stops as parking
     at_us = batch.at_us.tolist()
     return state, [
         OwnStop(pos, at_us[pos], at_us[pos] - round(dwell_s * 1e6), dwell_s, x, y)

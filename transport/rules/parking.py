@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from transport.rules.base import FixBatch
     from transport.rules.params import RuleParams
 
-__all__ = ["RULE", "RULE_ID", "ParkingState", "step"]
+__all__ = ["RULE", "RULE_ID", "ParkingState", "follow_stops", "step"]
 
 RULE_ID = "parking"
 _LEGAL_BASIS = Text(
@@ -50,10 +50,25 @@ class ParkingState:
     fix_count: int = 0
 
 
+def follow_stops(
+    state: ParkingState, batch: FixBatch, params: RuleParams
+) -> tuple[ParkingState, list[tuple[int, float, float, float]]]:
+    """Start, keep or end the stop fix by fix; return the state and (pos, dwell, anchor) stops.
+
+    The fleet rules follow the same stops from the same state: the first call's result is kept
+    on the batch for the others.
+    """
+    key = ("stops", state, id(params))
+    kept = batch.memo.get(key)
+    if kept is None:
+        kept = batch.memo[key] = _follow_stops(state, batch, params)
+    return kept
+
+
 def _follow_stops(
     state: ParkingState, batch: FixBatch, params: RuleParams
 ) -> tuple[ParkingState, list[tuple[int, float, float, float]]]:
-    """Start, keep or end the stop fix by fix; return the state and (pos, dwell, anchor) stops."""
+    """The stops of a batch, uncached (see `follow_stops`)."""
     stopped = (batch.speed_kmh <= params.stop_speed_kmh).tolist()
     xs, ys, ats = batch.x.tolist(), batch.y.tolist(), batch.at_us.tolist()
     since = None if state.stop_since is None else (state.stop_since - EPOCH) // US
@@ -201,7 +216,7 @@ def step(
     state: ParkingState, batch: FixBatch, params: RuleParams
 ) -> tuple[ParkingState, list[tuple[int, RuleEvent]]]:
     """Follow the stop; at each fix once it lasted `min_stop_s`, an event per parking fault."""
-    state, stops = _follow_stops(state, batch, params)
+    state, stops = follow_stops(state, batch, params)
     if not stops:
         return state, []
     places, lots = _place_events(batch, stops, params), _lot_events(batch, stops, params)
