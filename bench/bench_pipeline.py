@@ -66,8 +66,8 @@ RUN_CLI = "import sys; from api.cli import app; sys.argv[0] = 'hazmat'; app()"
 N_VEHICLES = 1_000
 N_SHARDS = 4
 INTERVAL_S = 10.0
-# (offered fixes/s, workers): the load, lighter ones; two workers on one SQLite file
-# contend for its write lock, which shows in the latency tail
+# (offered fixes/s, workers): the load and lighter ones, with one and two workers (two
+# workers share one SQLite file, whose write lock they may wait for)
 FLEET_RUNS = ((2_000.0, 1), (2_000.0, 2), (1_000.0, 1), (500.0, 1), (500.0, 2))
 FLEET_RUN_MAX_S = 60.0
 INGEST_MAX_S = 20.0
