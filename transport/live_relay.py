@@ -28,12 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 import redis.asyncio as aioredis
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 
 from transport.alerts.handling import HandlingState
 from transport.bus import redis_streams
 from transport.live_channel import LiveMessage, MessageKind
+from transport.redis_client import retrying_client
 from transport.store.alerts import StoredAlert
 from transport.store.tracks import TrackPoint
 
@@ -132,13 +131,7 @@ class RedisLivePublisher:
 
     def __init__(self, url: str, *, prefix: str = "hazmat") -> None:
         self.channel = live_channel_key(prefix)
-        self.redis = redis.Redis.from_url(
-            url,
-            socket_timeout=5.0,
-            socket_connect_timeout=2.0,
-            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), RETRIES),
-            retry_on_error=[redis.ConnectionError, redis.TimeoutError],
-        )
+        self.redis = retrying_client(url, socket_timeout_s=5.0, backoff_cap_s=1.0, retries=RETRIES)
         self.published = 0
 
     def publish_alerts(self, alerts: Iterable[StoredAlert]) -> int:

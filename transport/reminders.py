@@ -32,12 +32,11 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 import redis
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 
 from transport import fixes
 from transport.alerts.lifecycle import AlertChange
 from transport.gateway import _jt808_fields as jt808_fields
+from transport.redis_client import retrying_client
 from transport.rules import (
     driving_time,
     forbidden,
@@ -226,13 +225,7 @@ class ReminderSink:
     ) -> None:
         self.keys = ReminderKeys(prefix)
         self.clock = clock
-        self.redis = redis.Redis.from_url(
-            url,
-            socket_timeout=5.0,
-            socket_connect_timeout=2.0,
-            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 5),
-            retry_on_error=[redis.ConnectionError, redis.TimeoutError],
-        )
+        self.redis = retrying_client(url, socket_timeout_s=5.0, backoff_cap_s=1.0, retries=5)
         self.stats: dict[str, int] = {
             "queued": 0, "not_connected": 0, "gateway_not_alive": 0, "repeated": 0,
         }  # fmt: skip

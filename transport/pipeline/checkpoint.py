@@ -9,18 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-import redis
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
-
 from transport.pipeline.batch import VehicleState
+from transport.redis_client import retrying_client
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
 __all__ = ["CheckpointStore", "MemoryCheckpointStore", "RedisCheckpointStore"]
-
-RETRIES = 8  # with back-off capped at 2 s: about 10 s of outage ridden through per call
 
 
 class CheckpointStore(Protocol):
@@ -55,13 +50,7 @@ class RedisCheckpointStore:
 
     def __init__(self, url: str, *, prefix: str = "hazmat") -> None:
         self.key = f"{prefix}:vehicle_state"
-        self.redis = redis.Redis.from_url(
-            url,
-            socket_timeout=10.0,
-            socket_connect_timeout=2.0,
-            retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), RETRIES),
-            retry_on_error=[redis.ConnectionError, redis.TimeoutError],
-        )
+        self.redis = retrying_client(url)
 
     def load_states(self, vehicle_ids: Iterable[str]) -> dict[str, VehicleState]:
         """Return the saved states of these vehicles (one HMGET)."""

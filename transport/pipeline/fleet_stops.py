@@ -16,10 +16,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-import redis
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
-
+from transport.redis_client import retrying_client
 from transport.rules.fleet_view import FleetStop, FleetView, stops_of
 from transport.rules.parking import ParkingState
 
@@ -37,7 +34,6 @@ __all__ = [
 ]
 
 DEFAULT_MAX_AGE_S = 15 * 60.0
-RETRIES = 8  # with back-off capped at 2 s, as the checkpoints
 # Delete a field only if it still holds the value read: another worker may have just written.
 _DELETE_IF_UNCHANGED = """
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
@@ -90,13 +86,7 @@ class RedisStopStore:
     ) -> None:
         self.key = f"{prefix}:fleet_stops"
         self.max_age = dt.timedelta(seconds=max_age_s)
-        self.redis = redis.Redis.from_url(
-            url,
-            socket_timeout=10.0,
-            socket_connect_timeout=2.0,
-            retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), RETRIES),
-            retry_on_error=[redis.ConnectionError, redis.TimeoutError],
-        )
+        self.redis = retrying_client(url)
         self._delete_if_unchanged = self.redis.register_script(_DELETE_IF_UNCHANGED)
 
     def publish(self, stops: Mapping[str, FleetStop | None]) -> None:
