@@ -165,25 +165,9 @@ class OwnStop:
 def follow_own_stops(
     state: ParkingState, batch: FixBatch, params: RuleParams
 ) -> tuple[ParkingState, list[OwnStop]]:
-    """Follow the vehicle's stop as the parking rule does; return the state and the stop fixes.
-
-    The fleet rules start from the same state, so the first one's result is kept on the batch
-    for the others.
-    """
-    key = ("own_stops", state, id(params))
-    kept = batch.memo.get(key)
-    if kept is not None:
-        return kept
-    new_state, own = _own_stops(state, batch, params)
-    batch.memo[key] = (new_state, own)
-    return new_state, own
-
-
-def _own_stops(
-    state: ParkingState, batch: FixBatch, params: RuleParams
-) -> tuple[ParkingState, list[OwnStop]]:
-    """The stop fixes of a batch, uncached."""
-    state, stops = parking.follow_stops(state, batch, params)  # the same stops as parking
+    """Follow the vehicle's stop as the parking rule does (`parking.follow_stops`, computed once
+    per batch for all of them); return the state and the stop fixes."""
+    state, stops = parking.follow_stops(state, batch, params)
     at_us = batch.at_us.tolist()
     return state, [
         OwnStop(pos, at_us[pos], at_us[pos] - round(dwell_s * 1e6), dwell_s, x, y)
