@@ -88,25 +88,32 @@ def test_alert_created_by_another_writer_meanwhile_is_updated_not_duplicated(
 def test_alert_belongs_to_the_waybill_it_names_else_the_active_one(
     session: Session, stored_fleet: Fleet
 ) -> None:
-    plate = _plate(session, stored_fleet)
-    waybill = Waybill.model_validate(fleet.waybill_fields(**stored_fleet.refs()))
-    created = waybill_store.create_waybill(
-        session, waybill, carrier_id=stored_fleet.carrier_id, catalogue=CATALOGUE
-    )
-    assert created.id is not None
-    [unnamed] = alerts.record_alert_events(session, [alert_events.opened(plate)], all_carriers=True)
-    assert unnamed.waybill_id is None  # a draft is not active
-    waybill_store.apply_event(
-        session, waybill_id=created.id, event=WaybillEvent.DISPATCH, actor="调度",
-        carrier_id=stored_fleet.carrier_id,
-    )  # fmt: skip
-    named, unknown, active = (
-        alerts.record_alert_events(
+    plate, carrier_id = _plate(session, stored_fleet), stored_fleet.carrier_id
+
+    def new_waybill() -> int:
+        waybill = Waybill.model_validate(fleet.waybill_fields(**stored_fleet.refs()))
+        created = waybill_store.create_waybill(
+            session, waybill, carrier_id=carrier_id, catalogue=CATALOGUE
+        )
+        assert created.id is not None
+        return created.id
+
+    def stored_for(waybill_id: str | None) -> int | None:
+        [stored] = alerts.record_alert_events(
             session, [alert_events.opened(plate, waybill_id=waybill_id)], all_carriers=True
-        )[0]
-        for waybill_id in (str(created.id), "999999", None)
-    )
-    assert named.waybill_id == unknown.waybill_id == active.waybill_id == created.id
+        )
+        return stored.waybill_id
+
+    active = new_waybill()
+    assert stored_for(None) is None  # a draft is not active
+    waybill_store.apply_event(
+        session, waybill_id=active, event=WaybillEvent.DISPATCH, actor="调度",
+        carrier_id=carrier_id,
+    )  # fmt: skip
+    next_trip = new_waybill()  # a draft of the same vehicle, not its active waybill
+    assert stored_for(str(next_trip)) == next_trip
+    assert stored_for("999999") == active
+    assert stored_for(None) == active
 
 
 def test_unregistered_vehicle_alert_is_police_only(session: Session, stored_fleet: Fleet) -> None:
