@@ -199,10 +199,15 @@ def test_single_fault_names_feature_and_field(
 ) -> None:
     raw = example_dict()
     raw["features"][2]["properties"] |= change
+    _assert_one_fault(raw, 2, field, message)
+
+
+def _assert_one_fault(raw: dict[str, Any], index: int, field: str, message: str) -> None:
+    """Loading `raw` fails with exactly one problem, naming feature `index` and `field`."""
     with pytest.raises(RestrictionLayerError) as caught:
         restrictions.load_layer(raw)
     assert [(p.file, p.feature_index, p.field) for p in caught.value.problems] == [
-        ("<layer>", 2, field)
+        ("<layer>", index, field)
     ]
     assert message in caught.value.problems[0].message
 
@@ -424,9 +429,4 @@ def test_service_area_fault_names_file_feature_and_field(
 ) -> None:
     raw = service_area()
     raw["features"][0]["properties"] |= change
-    with pytest.raises(RestrictionLayerError) as caught:
-        restrictions.load_layer(raw)
-    assert [(p.file, p.feature_index, p.field) for p in caught.value.problems] == [
-        ("<layer>", 0, field)
-    ]
-    assert message in caught.value.problems[0].message
+    _assert_one_fault(raw, 0, field, message)
