@@ -168,14 +168,9 @@ class ReminderRecorder:
 
     async def _ensure_group(self) -> None:
         """Create the group at the log's start (the log may predate it) unless it exists."""
-        if self._has_group:
-            return
-        try:
-            await self.redis.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
-        except redis_errors.ResponseError as err:
-            if "BUSYGROUP" not in str(err):
-                raise
-        self._has_group = True
+        if not self._has_group:
+            await redis_streams.ensure_group(self.redis, self.stream, GROUP)
+            self._has_group = True
 
     async def _retry_pending(self) -> int:
         """Read this recorder's pending entries again, page by page, and record them."""

@@ -27,7 +27,13 @@ from transport.bus import base, fix_json
 if TYPE_CHECKING:
     from transport.fixes import Fix
 
-__all__ = ["DEFAULT_MAXLEN", "RedisStreamsBus", "RedisStreamsConsumer", "backoff_delays"]
+__all__ = [
+    "DEFAULT_MAXLEN",
+    "RedisStreamsBus",
+    "RedisStreamsConsumer",
+    "backoff_delays",
+    "ensure_group",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +56,15 @@ _RELEASE_LEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
+
+
+async def ensure_group(client: aioredis.Redis, stream: str, group: str) -> None:
+    """Create a consumer group reading `stream` from its start (and the stream) unless it exists."""
+    try:
+        await client.xgroup_create(stream, group, id="0", mkstream=True)
+    except redis_errors.ResponseError as err:
+        if "BUSYGROUP" not in str(err):
+            raise
 
 
 def backoff_delays() -> collections.abc.Iterator[float]:
@@ -310,13 +325,7 @@ class RedisStreamsConsumer:
 
     async def _ensure_group(self, shard: int) -> None:
         """Create the consumer group (and stream) of a shard unless it exists."""
-        try:
-            await self._redis.xgroup_create(
-                self._bus.stream_key(shard), self._bus.group, id="0", mkstream=True
-            )
-        except redis_errors.ResponseError as err:
-            if "BUSYGROUP" not in str(err):
-                raise
+        await ensure_group(self._redis, self._bus.stream_key(shard), self._bus.group)
 
     # --- reading --------------------------------------------------------------------------
 
