@@ -91,10 +91,11 @@ class Monitor:
     ) -> list[AlertEvent]:
         """Run every rule on a batch of this vehicle's fixes; return every change in order.
 
-        The same changes as `process` fix by fix: locating is one bulk query for the batch, the
-        rules step over it vectorised, and the lifecycle runs only at fixes with a condition
-        present or an alert being followed. `fleet` is the snapshot of the other vehicles'
-        stops the fleet-level parking rules read (none without it).
+        The openings, closings and state of `process` fix by fix, with each alert's updates
+        coalesced into one for the batch (`lifecycle.step_many`): locating is one bulk query
+        for the batch, the rules step over it vectorised, and the lifecycle runs only at fixes
+        with a condition present or an alert being followed. `fleet` is the snapshot of the
+        other vehicles' stops the fleet-level parking rules read (none without it).
         """
         kept = self._in_order(fixes)
         if not kept:

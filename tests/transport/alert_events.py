@@ -62,3 +62,18 @@ def closed(event: AlertEvent) -> AlertEvent:
     """The CLOSED event of an alert."""
     done = replace(event.alert, status=AlertStatus.CLOSED, ended_at=event.alert.last_at)
     return AlertEvent(AlertChange.CLOSED, done)
+
+
+def as_one_batch(per_fix: list[AlertEvent]) -> list[AlertEvent]:
+    """The changes `lifecycle.step` gives fix by fix, as one batch of those fixes gives them.
+
+    Openings and closings in order, then the latest update of each alert still open, in the
+    order the alerts were first updated.
+    """
+    latest: dict[str, AlertEvent] = {}
+    for change in per_fix:
+        if change.change is AlertChange.UPDATED:
+            latest[change.alert.alert_id] = change
+        elif change.change is AlertChange.CLOSED:
+            latest.pop(change.alert.alert_id, None)
+    return [c for c in per_fix if c.change is not AlertChange.UPDATED] + list(latest.values())

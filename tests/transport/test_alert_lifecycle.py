@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
+from tests.transport.alert_events import as_one_batch
 from transport.alerts import lifecycle
 from transport.matched import MatchedFix
 from transport.rules.base import RuleEvent, Text
@@ -18,10 +21,16 @@ def _fix(s: float) -> MatchedFix:
     return MatchedFix("V1", T0 + dt.timedelta(seconds=s), 0.0, 0.0, 114.0, 22.5, 40.0, 7, 0.0, (7,))
 
 
+def _limit(s: float) -> float | None:
+    """A limit on every third fix's event."""
+    return None if int(s) // 30 % 3 else float(s)
+
+
 def _event(s: float, key: str = "zone-1") -> RuleEvent:
     return RuleEvent(
         "forbidden_entry", key, T0 + dt.timedelta(seconds=s), "violation",
-        Text("驶入", "entered"), Text("依据", "basis"), restriction_id=key, edge_ids=(7,),
+        Text("驶入", "entered"), Text("依据", "basis"), restriction_id=key,
+        edge_ids=(7, int(s) // 30 % 5), value=float(int(s) % 97), limit=_limit(s),
     )  # fmt: skip
 
 
@@ -92,7 +101,7 @@ def test_evidence_keeps_first_and_latest_fixes() -> None:
     assert evidence.fixes[-1].fix_at == T0 + dt.timedelta(seconds=2970)
 
 
-def test_step_many_gives_the_changes_and_state_of_step_fix_by_fix() -> None:
+def test_step_many_gives_the_state_of_step_fix_by_fix_and_one_update_per_alert() -> None:
     # Two conditions flapping out of phase, a delayed open, and a pause long enough to close.
     seconds = [*range(0, 600, 30), *range(900, 1200, 30)]
     timeline = [
@@ -108,5 +117,63 @@ def test_step_many_gives_the_changes_and_state_of_step_fix_by_fix() -> None:
         lifecycle.LifecycleState(), [(_fix(s), events) for s, events in timeline], params
     )
     assert [c.change for c in expected].count("closed") >= 1
-    assert list(got) == expected
+    assert [c.change for c in expected].count("updated") > [c.change for c in got].count("updated")
+    assert list(got) == as_one_batch(expected)
     assert many_state == state
+
+
+def _assert_evidence_of_every_fix(alert: lifecycle.Alert, violating_at: list[float]) -> None:
+    """The evidence counts the alert's violating fixes, keeps the first and latest 20, its peak
+    value, its latest limit and its edges in first-seen order."""
+    ev = alert.evidence
+    assert alert.ended_at is not None
+    opened_s, ended_s = ((t - T0).total_seconds() for t in (ev.fixes[0].fix_at, alert.ended_at))
+    seen = [s for s in violating_at if opened_s <= s <= ended_s]
+    assert ev.fix_count == len(seen)
+    kept = seen if len(seen) <= 40 else seen[:20] + seen[-20:]
+    assert [(f.fix_at - T0).total_seconds() for f in ev.fixes] == kept
+    assert ev.peak_value == max(float(int(s) % 97) for s in seen)
+    assert ev.limit == next((_limit(s) for s in reversed(seen) if _limit(s) is not None), None)
+    assert ev.edge_ids == tuple(dict.fromkeys(e for s in seen for e in (7, int(s) // 30 % 5)))
+
+
+@given(
+    timeline=st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9)), min_size=1, max_size=150),
+    sizes=st.lists(st.integers(1, 60), min_size=1, max_size=10),
+)
+@example(timeline=[(0, 9)] * 100, sizes=[10, 60])  # one alert gains 50 fixes in a batch
+def test_any_batching_gives_the_closings_and_state_of_fix_by_fix(
+    timeline: list[tuple[int, int]], sizes: list[int]
+) -> None:
+    # A condition is present at a fix 8 times in 10, so alerts last long enough to be capped.
+    steps = [
+        (
+            _fix(30 * i),
+            tuple(_event(30 * i, key) for key, d in zip("ab", draws, strict=True) if d < 8),
+        )
+        for i, draws in enumerate(timeline)
+    ]
+    params = lifecycle.LifecycleParams(open_after_s_by_rule={"forbidden_entry": 30.0})
+    state = many_state = lifecycle.LifecycleState()
+    expected: list[lifecycle.AlertEvent] = []
+    got: list[lifecycle.AlertEvent] = []
+    start = 0
+    for size in [*sizes, len(steps)]:
+        batch, start = steps[start : start + size], start + size
+        per_fix = []
+        for fix, events in batch:
+            state, out = lifecycle.step(state, fix, events, params)
+            per_fix += out
+        expected += as_one_batch(per_fix)
+        many_state, out = lifecycle.step_many(many_state, batch, params)
+        got += out
+    assert got == expected
+    assert many_state == state
+    for closed in [*got, *lifecycle.close_all(many_state)[1]]:
+        if closed.change is lifecycle.AlertChange.CLOSED:
+            violating_at = [
+                30.0 * i
+                for i, (_, ev) in enumerate(steps)
+                if any(e.key == closed.alert.key for e in ev)
+            ]
+            _assert_evidence_of_every_fix(closed.alert, violating_at)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from transport.matched import MatchedFix
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Evidence",
     "FixEvidence",
-    "add_fix",
+    "Growth",
     "evidence_to_dict",
     "fix_evidence",
     "start_evidence",
@@ -27,9 +27,8 @@ MAX_FIXES = 40  # first half and latest half are kept
 MAX_EDGES = 200
 
 
-@dataclass(frozen=True)
-class FixEvidence:
-    """One fix as evidence: time, position, speed and matched edge."""
+class FixEvidence(NamedTuple):
+    """One fix as evidence: time, position, speed and matched edge (a tuple: cheap to make)."""
 
     fix_at: dt.datetime
     lon: float
@@ -77,31 +76,58 @@ def start_evidence(event: RuleEvent, fix: FixEvidence, *, rule_title: Text) -> E
     )
 
 
-def add_fix(evidence: Evidence, event: RuleEvent, fix: FixEvidence) -> Evidence:
-    """Return the evidence with one more violating fix (first and latest fixes kept)."""
-    fixes = (*evidence.fixes, fix)
-    if len(fixes) > MAX_FIXES:
-        half = MAX_FIXES // 2
-        fixes = fixes[:half] + fixes[-half:]
-    edges, new_edges = evidence.edge_ids, event.edge_ids
-    # A scan of the short tuple is cheaper than `set.issubset`, which builds a set of it.
-    if len(edges) < MAX_EDGES and not all(map(edges.__contains__, new_edges)):
-        edges = tuple(dict.fromkeys((*edges, *new_edges)))[:MAX_EDGES]
-    peak, value = evidence.peak_value, event.value
-    if value is not None and (peak is None or value > peak):
-        peak = value  # as max(peak, value): the first of equal or unordered (NaN) values stays
-    # A field copy: the cost of the dataclass __init__ adds up over every update of every alert.
-    new = object.__new__(Evidence)
-    new.__dict__.update(
-        evidence.__dict__,
-        fact=event.fact,
-        fixes=fixes,
-        edge_ids=edges,
-        fix_count=evidence.fix_count + 1,
-        peak_value=peak,
-        limit=event.limit if event.limit is not None else evidence.limit,
-    )
-    return new
+class Growth:
+    """An open alert's evidence while a batch of fixes adds to it, folded once at the end.
+
+    Adding is a few appends; `evidence` gives what adding the fixes one by one to `base`
+    would give (the first and latest fixes kept, edges in first-seen order, the peak value).
+    """
+
+    __slots__ = ("base", "edges", "fact", "fixes", "limit", "peak")
+
+    def __init__(self, base: Evidence) -> None:
+        self.base = base
+        self.fixes: list[MatchedFix] = []
+        self.edges = dict.fromkeys(base.edge_ids)
+        self.fact, self.peak, self.limit = base.fact, base.peak_value, base.limit
+
+    def add(self, event: RuleEvent, fix: MatchedFix) -> None:
+        """One more violating fix and the event found at it."""
+        self.fixes.append(fix)
+        edges = self.edges
+        if len(edges) < MAX_EDGES:
+            for edge_id in event.edge_ids:
+                edges[edge_id] = None
+        value = event.value
+        if value is not None and (self.peak is None or value > self.peak):
+            self.peak = value  # as max(peak, value): the first of equal or unordered (NaN) stays
+        self.fact = event.fact
+        if event.limit is not None:
+            self.limit = event.limit
+
+    def evidence(self) -> Evidence:
+        """The evidence with every added fix."""
+        base, added = self.base, self.fixes
+        kept = added
+        if len(base.fixes) + len(added) > MAX_FIXES:
+            half = MAX_FIXES // 2
+            head = max(0, half - len(base.fixes))
+            kept = added[:head] + added[max(head, len(added) - half) :]
+        fixes = (*base.fixes, *map(fix_evidence, kept))
+        if len(fixes) > MAX_FIXES:
+            fixes = fixes[: MAX_FIXES // 2] + fixes[-(MAX_FIXES // 2) :]
+        # A field copy: the dataclass __init__ costs more, once per alert and batch.
+        new = object.__new__(Evidence)
+        new.__dict__.update(
+            base.__dict__,
+            fact=self.fact,
+            fixes=fixes,
+            edge_ids=tuple(self.edges)[:MAX_EDGES],
+            fix_count=base.fix_count + len(added),
+            peak_value=self.peak,
+            limit=self.limit,
+        )
+        return new
 
 
 def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:

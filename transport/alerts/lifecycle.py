@@ -128,7 +128,6 @@ def _alert_of(
     first_at: dt.datetime,
     event: RuleEvent,
     fix: MatchedFix,
-    fix_evidence: evidence.FixEvidence,
     *,
     titles: Mapping[str, Text],
     waybill_id: str | None,
@@ -145,14 +144,18 @@ def _alert_of(
         last_at=fix.fix_at,
         ended_at=None,
         evidence=evidence.start_evidence(
-            event, fix_evidence, rule_title=titles.get(event.rule_id, event.fact)
+            event, evidence.fix_evidence(fix), rule_title=titles.get(event.rule_id, event.fact)
         ),
         waybill_id=waybill_id,
     )
 
 
 class _Run:
-    """The lifecycle unpacked for a run: a track is ``[first_at, last_at, clear_fixes, alert]``."""
+    """The lifecycle unpacked for a run of fixes.
+
+    A track is ``[first_at, last_at, clear_fixes, alert, growth]``: `growth` gathers the fixes
+    an open alert gained in this run, and `alert` takes them in once, at the end or on closing.
+    """
 
     def __init__(
         self,
@@ -162,70 +165,59 @@ class _Run:
         waybill_id: str | None,
     ) -> None:
         self.tracks: dict[tuple[str, str], list[Any]] = {
-            key: [t.first_at, t.last_at, t.clear_fixes, t.alert] for key, t in state.tracks.items()
+            key: [t.first_at, t.last_at, t.clear_fixes, t.alert, None]
+            for key, t in state.tracks.items()
         }
         self.params = params
         self.titles = titles
         self.waybill_id = waybill_id
         self.changes: list[AlertEvent] = []
+        self.grown: dict[tuple[str, str], list[Any]] = {}  # in order of first growth
 
-    def state(self) -> LifecycleState:
-        """The lifecycle state reached."""
-        return LifecycleState({key: _Track(*t) for key, t in self.tracks.items()})
+    def finish(self) -> LifecycleState:
+        """Emit one update per alert that grew and is still open; the state reached."""
+        for track in self.grown.values():
+            self.changes.append(AlertEvent(AlertChange.UPDATED, self._take_in(track)))
+        return LifecycleState({key: _Track(*t[:4]) for key, t in self.tracks.items()})
 
     def advance(self, fix: MatchedFix, events: Sequence[RuleEvent]) -> None:
         """One fix: conditions present first (in event order), then the absent ones."""
-        old = self.tracks
-        if not events:
-            for key, track in list(old.items()):
-                if not self._absent(track, fix.fix_at):
-                    del old[key]
-            return
-        by_key = {(e.rule_id, e.key): e for e in events}
-        seen = evidence.fix_evidence(fix)  # one per fix, shared by its alerts
-        tracks = {
-            key: self._present(old.get(key), event, fix, seen) for key, event in by_key.items()
-        }
-        for key, track in old.items():
-            if key not in by_key and self._absent(track, fix.fix_at):
-                tracks[key] = track
-        self.tracks = tracks
+        tracks = self.tracks
+        present = {(e.rule_id, e.key): e for e in events}
+        for key, event in present.items():
+            self._present(key, event, fix)
+        if len(tracks) > len(present):
+            at = fix.fix_at
+            for key in [k for k in tracks if k not in present]:
+                if not self._absent(key, tracks[key], at):
+                    del tracks[key]
 
-    def _present(
-        self,
-        track: list[Any] | None,
-        event: RuleEvent,
-        fix: MatchedFix,
-        seen: evidence.FixEvidence,
-    ) -> list[Any]:
-        """Follow a condition present at this fix (`seen` as evidence): open the alert when
-        due, else update it."""
+    def _present(self, key: tuple[str, str], event: RuleEvent, fix: MatchedFix) -> None:
+        """Follow a condition present at this fix: open the alert when due, else let it grow."""
         at = fix.fix_at
+        track = self.tracks.get(key)
         if track is None:
-            track = [at, at, 0, None]
+            track = self.tracks[key] = [at, at, 0, None, None]
         else:
             track[1], track[2] = at, 0
-            alert = track[3]
-            if alert is not None:
-                alert = track[3] = _evolve(
-                    alert, last_at=at, evidence=evidence.add_fix(alert.evidence, event, seen)
-                )
-                self.changes.append(AlertEvent(AlertChange.UPDATED, alert))
-                return track
+            if track[3] is not None:
+                growth = track[4]
+                if growth is None:
+                    growth = track[4] = evidence.Growth(track[3].evidence)
+                    self.grown[key] = track
+                growth.add(event, fix)
+                return
         params = self.params
         wait_s = params.open_after_s_by_rule.get(event.rule_id, params.open_after_s)
-        if (at - track[0]).total_seconds() < wait_s:
-            return track
-        alert = track[3] = _alert_of(
-            track[0], event, fix, seen, titles=self.titles, waybill_id=self.waybill_id
-        )
-        self.changes.append(AlertEvent(AlertChange.OPENED, alert))
-        return track
+        if (at - track[0]).total_seconds() >= wait_s:
+            alert = track[3] = _alert_of(
+                track[0], event, fix, titles=self.titles, waybill_id=self.waybill_id
+            )
+            self.changes.append(AlertEvent(AlertChange.OPENED, alert))
 
-    def _absent(self, track: list[Any], at: dt.datetime) -> bool:
+    def _absent(self, key: tuple[str, str], track: list[Any], at: dt.datetime) -> bool:
         """Follow a condition absent at this fix; whether it is still followed."""
-        alert = track[3]
-        if alert is None:
+        if track[3] is None:
             return False  # pending: forgotten
         track[2] += 1
         params = self.params
@@ -233,10 +225,21 @@ class _Run:
             track[2] >= params.close_after_fixes
             and (at - track[1]).total_seconds() >= params.close_after_s
         ):
-            closed = _evolve(alert, status=AlertStatus.CLOSED, ended_at=track[1])
+            self.grown.pop(key, None)
+            closed = _evolve(self._take_in(track), status=AlertStatus.CLOSED, ended_at=track[1])
             self.changes.append(AlertEvent(AlertChange.CLOSED, closed))
             return False
         return True
+
+    @staticmethod
+    def _take_in(track: list[Any]) -> Alert:
+        """The track's alert with the fixes it grew by in this run."""
+        growth = track[4]
+        if growth is not None:
+            track[3] = _evolve(track[3], last_at=track[1], evidence=growth.evidence())
+            track[4] = None
+        alert: Alert = track[3]
+        return alert
 
 
 def step(
@@ -266,7 +269,7 @@ def step(
     Returns
     -------
     state, changes
-        The new state and the alerts opened, updated or closed, in that order per condition.
+        The new state and the alerts opened, closed and updated (in that order).
     """
     return step_many(state, ((fix, events),), params, titles=titles, waybill_id=waybill_id)
 
@@ -279,21 +282,25 @@ def step_many(
     titles: Mapping[str, Text] | None = None,
     waybill_id: str | None = None,
 ) -> tuple[LifecycleState, tuple[AlertEvent, ...]]:
-    """Advance the lifecycle by many fixes in time order: `step` fix by fix, in one call.
+    """Advance the lifecycle by many fixes in time order, in one call.
 
-    The state is unpacked once for the run, so a batch pays for its alerts and evidence, not
-    for a new state per fix. A fix without events while nothing is followed changes nothing.
+    Openings and closings are those of `step` fix by fix, in the same order. An alert's
+    updates are coalesced: each alert that gained fixes and is still open at the end gets one
+    update, as at the last fix, after them (in the order the alerts first grew); a closing
+    carries the evidence of every fix. So a batch pays for one new alert and evidence per
+    alert, not per violating fix. A fix without events while nothing is followed changes
+    nothing.
 
     Returns
     -------
     state, changes
-        The state after the last fix and every change, in the order `step` gives them.
+        The state after the last fix and the changes.
     """
     run = _Run(state, params, titles or {}, waybill_id)
     for fix, events in steps:
         if events or run.tracks:
             run.advance(fix, events)
-    return run.state(), tuple(run.changes)
+    return run.finish(), tuple(run.changes)
 
 
 def close_all(state: LifecycleState) -> tuple[LifecycleState, tuple[AlertEvent, ...]]:

@@ -1,4 +1,5 @@
-"""The batch path: `Monitor.process_many` gives the alerts of `Monitor.process` fix by fix."""
+"""The batch path: `Monitor.process_many` gives the alerts of `Monitor.process` fix by fix,
+with each alert's updates coalesced per batch."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from geodata import restriction_index, restrictions, sources
 from geodata.matching.matcher import match_track
 from geodata.network import RoadNetwork
 from tests.conftest import shared_data_path
+from tests.transport.alert_events import as_one_batch
 from transport import simulation, track_check
 from transport.cargo import CargoProfile
 from transport.matched import MatchedFix
@@ -123,17 +125,19 @@ def test_batches_of_any_size_give_the_alerts_of_fix_by_fix(fleet: Any) -> None:
     road, streams = fleet
     rules_raised: set[str] = set()
     for k, stream in enumerate(streams):
+        chunks = _chunks(stream, k)
         one_by_one, whole, chunked = (_monitor(road, stream[0].vehicle_id) for _ in range(3))
-        expected = [c for fix in stream for c in one_by_one.process(fix)]
-        expected += one_by_one.finish()
+        per_chunk = [[c for fix in chunk for c in one_by_one.process(fix)] for chunk in chunks]
+        finished = list(one_by_one.finish())
         got_whole = [*whole.process_many(stream), *whole.finish()]
-        got_chunked = [c for chunk in _chunks(stream, k) for c in chunked.process_many(chunk)]
+        got_chunked = [c for chunk in chunks for c in chunked.process_many(chunk)]
         got_chunked += chunked.finish()
-        assert got_whole == expected
-        assert got_chunked == expected
+        assert got_whole == as_one_batch([c for changes in per_chunk for c in changes]) + finished
+        assert got_chunked == [c for changes in per_chunk for c in as_one_batch(changes)] + finished
+        assert whole.state.alerts == chunked.state.alerts
         assert whole.ignored == chunked.ignored == one_by_one.ignored
         assert whole.state.rule_states == one_by_one.state.rule_states
-        rules_raised |= {c.alert.rule_id for c in expected}
+        rules_raised |= {c.alert.rule_id for changes in per_chunk for c in changes}
     assert rules_raised >= {
         "forbidden_entry", "water_source_zone", "overspeed", "driving_time", "parking"
     }  # fmt: skip

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from geodata.network import RoadNetwork
+from tests.transport.alert_events import as_one_batch
 from tests.transport.rules.conftest import (
     LAT,
     box,
@@ -240,7 +241,9 @@ def test_grace_state_survives_a_checkpoint_and_batches(toy) -> None:
         for hh, mm, ss, lon, lat, e, path in _in_zone(20)
     ]
     whole = monitor(toy, ZONE_BAN)
-    expected = whole.process_all(fixes)
+    per_fix = [list(whole.process(fix)) for fix in fixes]
+    expected = as_one_batch([c for changes in per_fix[:10] for c in changes])
+    expected += [c for changes in per_fix[10:] for c in changes]
     first = monitor(toy, ZONE_BAN)
     changes = first.process_all(fixes[:10])
     (grace,) = first.state.rule_states[0].graces
