@@ -102,6 +102,7 @@ class FleetView:
                 by_lot.setdefault(lot_id, []).append(k)
         self._by_lot = {lot: np.array(ks, dtype=np.int64) for lot, ks in by_lot.items()}
         self._groups: dict[float, np.ndarray] = {}
+        self._group_sizes: dict[float, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.stops)
@@ -137,6 +138,14 @@ class FleetView:
                 labels[waiting] = csgraph.connected_components(links, directed=False)[1]
             self._groups[radius_m] = labels
         return labels
+
+    def waiting_group_sizes(self, radius_m: float) -> np.ndarray:
+        """How many stops each group of `waiting_groups` holds, by label."""
+        sizes = self._group_sizes.get(radius_m)
+        if sizes is None:
+            labels = self.waiting_groups(radius_m)
+            sizes = self._group_sizes[radius_m] = np.bincount(labels[labels >= 0])
+        return sizes
 
     def in_lot(self, lot_id: str) -> np.ndarray:
         """Positions of the stops standing in a lot."""

@@ -110,9 +110,10 @@ def find_waiting_clusters(
 
 
 def cluster_members(
-    fleet: FleetView, x: float, y: float, counted: np.ndarray, *, radius_m: float
+    fleet: FleetView, near: np.ndarray, counted: np.ndarray, *, radius_m: float
 ) -> np.ndarray:
-    """Positions of the counted fleet stops linked to a point within `radius_m`.
+    """Positions of the counted fleet stops linked to a point, given the stops `near` it
+    (within `radius_m`).
 
     Single linkage, as `find_waiting_clusters`: the links among the fleet's loaded stops
     outside lots are found once per snapshot (`FleetView.waiting_groups`); a point joins the
@@ -121,7 +122,6 @@ def cluster_members(
     withdrawn or went stale since the snapshot): a rare, short-lived overcount.
     """
     labels = fleet.waiting_groups(radius_m)
-    near = fleet.within(np.array([x]), np.array([y]), radius_m)
     touched = np.unique(labels[near[counted[near]]])
     touched = touched[touched >= 0]
     if not touched.size:
@@ -149,11 +149,16 @@ def step(
         if not lots
     ]
     events = []
-    vehicle_id = batch.vehicle.vehicle_id
+    vehicle_id, radius_m = batch.vehicle.vehicle_id, p.cluster_radius_m
+    labels, group_sizes = fleet.waiting_groups(radius_m), fleet.waiting_group_sizes(radius_m)
     for stop in outside:
+        near = fleet.within(np.array([stop.x]), np.array([stop.y]), radius_m)
+        groups = np.unique(labels[near])
+        if 1 + group_sizes[groups[groups >= 0]].sum() < p.cluster_min_vehicles:
+            continue  # too few waiting nearby even if all counted: skip the fleet-wide mask
         counted = fleet.current(stop.at_us, max_age_s=p.fleet_stop_max_age_s, other_than=vehicle_id)
         counted &= fleet.is_loaded & ~fleet.is_in_lot
-        size = 1 + len(cluster_members(fleet, stop.x, stop.y, counted, radius_m=p.cluster_radius_m))
+        size = 1 + len(cluster_members(fleet, near, counted, radius_m=radius_m))
         if size < p.cluster_min_vehicles:
             continue
         fix = batch.fixes[stop.pos]
