@@ -6,14 +6,15 @@ pub/sub on one channel, ``{prefix}:live``. `RedisLivePublisher` has the live hub
 their hub; `RedisLiveSubscriber` runs in the API process and hands every message to the
 in-process `LiveHub`, which applies each websocket's carrier scope.
 
-A message is one UTF-8 JSON object::
+A message is one UTF-8 JSON object carrying up to `MAX_ITEMS` items of one kind (a worker
+publishes a batch in a few messages, not one per track point)::
 
-    {"schema": 1, "kind": "alert" | "position", "carrier_id": 12 | null, "item": {...}}
+    {"schema": 2, "kind": "alert" | "position", "items": [{...}, ...]}
 
-``item`` holds the fields of a `transport.store.alerts.StoredAlert` or a
-`transport.store.tracks.TrackPoint` by name, times as ISO 8601 with offset, the handling state
-as its value. Pub/sub keeps nothing: a subscriber that is away misses messages (the database is
-the record; the map reloads from it).
+Each item holds the fields of a `transport.store.alerts.StoredAlert` or a
+`transport.store.tracks.TrackPoint` by name (its ``carrier_id`` among them), times as ISO 8601
+with offset, the handling state as its value. Pub/sub keeps nothing: a subscriber that is away
+misses messages (the database is the record; the map reloads from it).
 """
 
 from __future__ import annotations
@@ -46,20 +47,25 @@ __all__ = [
     "LiveFormatError",
     "RedisLivePublisher",
     "RedisLiveSubscriber",
-    "decode_message",
-    "encode_message",
+    "decode_messages",
+    "encode_messages",
     "live_channel_key",
 ]
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+MAX_ITEMS = 500
 RETRIES = 5
 _ALERT_TIMES = ("started_at", "last_at", "ended_at", "acknowledged_at", "closed_at")
+_FIELD_NAMES = {
+    item_type: tuple(f.name for f in dataclasses.fields(item_type))
+    for item_type in (StoredAlert, TrackPoint)
+}
 
 
 class LiveFormatError(ValueError):
-    """A live-channel message that is not a version-1 alert or position."""
+    """A live-channel message that cannot be read."""
 
 
 def live_channel_key(prefix: str) -> str:
@@ -67,29 +73,46 @@ def live_channel_key(prefix: str) -> str:
     return f"{prefix}:live"
 
 
-def _plain(value: Any) -> Any:
-    """A JSON-ready form of one field value."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
+def _plain(item: StoredAlert | TrackPoint) -> dict[str, Any]:
+    """An item's fields as JSON-ready values (ISO times, enum values)."""
+    fields = {}
+    for name in _FIELD_NAMES[type(item)]:
+        value = getattr(item, name)
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, enum.Enum):
+            value = value.value
+        fields[name] = value
+    return fields
 
 
-def encode_message(kind: MessageKind, item: StoredAlert | TrackPoint) -> str:
-    """Return the JSON text of one live message."""
-    fields = {f.name: _plain(getattr(item, f.name)) for f in dataclasses.fields(item)}
-    record = {
-        "schema": SCHEMA_VERSION,
-        "kind": kind.value,
-        "carrier_id": item.carrier_id,
-        "item": fields,
-    }
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+def encode_messages(kind: MessageKind, items: Iterable[StoredAlert | TrackPoint]) -> list[str]:
+    """Return the JSON texts carrying items of one kind, `MAX_ITEMS` per text."""
+    plain = [_plain(item) for item in items]
+    return [
+        json.dumps(
+            {"schema": SCHEMA_VERSION, "kind": kind.value, "items": plain[i : i + MAX_ITEMS]},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        for i in range(0, len(plain), MAX_ITEMS)
+    ]
 
 
-def decode_message(text: str | bytes) -> LiveMessage:
-    """Return the hub message a live-channel text holds.
+def _item(kind: MessageKind, fields: dict[str, Any]) -> StoredAlert | TrackPoint:
+    """The item one message entry holds."""
+    fields = dict(fields)
+    if kind is MessageKind.ALERT:
+        for name in _ALERT_TIMES:
+            fields[name] = None if fields[name] is None else datetime.fromisoformat(fields[name])
+        fields["state"] = HandlingState(fields["state"])
+        return StoredAlert(**fields)
+    fields["fix_at"] = datetime.fromisoformat(fields["fix_at"])
+    return TrackPoint(**fields)
+
+
+def decode_messages(text: str | bytes) -> list[LiveMessage]:
+    """Return the hub messages a live-channel text holds, one per item.
 
     Raises
     ------
@@ -102,19 +125,8 @@ def decode_message(text: str | bytes) -> LiveMessage:
             msg = f"live schema {record.get('schema')!r}, expected {SCHEMA_VERSION}"
             raise LiveFormatError(msg)
         kind = MessageKind(record["kind"])
-        fields = dict(record["item"])
-        item: StoredAlert | TrackPoint
-        if kind is MessageKind.ALERT:
-            for name in _ALERT_TIMES:
-                fields[name] = (
-                    None if fields[name] is None else datetime.fromisoformat(fields[name])
-                )
-            fields["state"] = HandlingState(fields["state"])
-            item = StoredAlert(**fields)
-        else:
-            fields["fix_at"] = datetime.fromisoformat(fields["fix_at"])
-            item = TrackPoint(**fields)
-        return LiveMessage(kind, record["carrier_id"], item)
+        items = [_item(kind, fields) for fields in record["items"]]
+        return [LiveMessage(kind, item.carrier_id, item) for item in items]
     except LiveFormatError:
         raise
     except (KeyError, TypeError, AttributeError, ValueError) as err:
@@ -135,28 +147,28 @@ class RedisLivePublisher:
         self.published = 0
 
     def publish_alerts(self, alerts: Iterable[StoredAlert]) -> int:
-        """Publish stored alerts; return how many messages were sent."""
-        return self._publish(encode_message(MessageKind.ALERT, alert) for alert in alerts)
+        """Publish stored alerts; return how many were sent."""
+        return self._publish(MessageKind.ALERT, alerts)
 
     def publish_positions(self, points: Iterable[TrackPoint]) -> int:
-        """Publish stored track points; return how many messages were sent."""
-        return self._publish(encode_message(MessageKind.POSITION, point) for point in points)
+        """Publish stored track points; return how many were sent."""
+        return self._publish(MessageKind.POSITION, points)
 
-    def _publish(self, texts: Iterable[str]) -> int:
-        """Send messages in one pipelined round trip."""
-        texts = list(texts)
-        if not texts:
+    def _publish(self, kind: MessageKind, items: Iterable[StoredAlert | TrackPoint]) -> int:
+        """Send items in as few messages as `MAX_ITEMS` allows, in one pipelined round trip."""
+        items = list(items)
+        if not items:
             return 0
         try:
             with self.redis.pipeline(transaction=False) as pipe:
-                for text in texts:
+                for text in encode_messages(kind, items):
                     pipe.publish(self.channel, text)
                 pipe.execute()
         except (redis.ConnectionError, redis.TimeoutError) as err:
             msg = f"live channel unreachable: {err}"
             raise OSError(msg) from err
-        self.published += len(texts)
-        return len(texts)
+        self.published += len(items)
+        return len(items)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -167,7 +179,7 @@ class RedisLiveSubscriber:
     """The API's side: relay every live-channel message to the in-process hub.
 
     `run` subscribes, and resubscribes after Redis goes away (messages sent meanwhile are
-    missed). `stats` counts ``relayed`` and ``unreadable`` messages and ``reconnects``.
+    missed). `stats` counts ``relayed`` items, ``unreadable`` messages and ``reconnects``.
     """
 
     def __init__(self, url: str, hub: LiveHub, *, prefix: str = "hazmat") -> None:
@@ -203,10 +215,11 @@ class RedisLiveSubscriber:
                 if raw is None:
                     continue
                 try:
-                    message = decode_message(raw["data"])
+                    messages = decode_messages(raw["data"])
                 except LiveFormatError as err:
                     self.stats["unreadable"] += 1
                     logger.warning("unreadable live message: %s", err)
                     continue
-                self.hub.publish(message)
-                self.stats["relayed"] += 1
+                for message in messages:
+                    self.hub.publish(message)
+                self.stats["relayed"] += len(messages)

@@ -12,11 +12,12 @@ from tests.transport.redis_process import RedisProcess
 from transport.alerts.handling import HandlingState
 from transport.live_channel import LiveHub, MessageKind
 from transport.live_relay import (
+    MAX_ITEMS,
     LiveFormatError,
     RedisLivePublisher,
     RedisLiveSubscriber,
-    decode_message,
-    encode_message,
+    decode_messages,
+    encode_messages,
     live_channel_key,
 )
 from transport.store.alerts import StoredAlert
@@ -41,25 +42,39 @@ POINT = TrackPoint("粤B12345", AT, 114.05, 22.55, 61.5, 90.0, 3, None)
 def test_message_round_trips_with_kind_and_carrier(
     kind: MessageKind, item: StoredAlert | TrackPoint
 ) -> None:
-    message = decode_message(encode_message(kind, item))
+    (text,) = encode_messages(kind, [item])
+    (message,) = decode_messages(text)
     assert (message.kind, message.carrier_id, message.item) == (kind, item.carrier_id, item)
+
+
+def test_a_batch_travels_in_messages_of_at_most_max_items_in_order() -> None:
+    points = [
+        TrackPoint("粤B12345", AT, 114.05, 22.55, float(i), 90.0, 3, i % 3 or None)
+        for i in range(2 * MAX_ITEMS + 1)
+    ]
+    texts = encode_messages(MessageKind.POSITION, points)
+    assert len(texts) == 3
+    messages = [m for text in texts for m in decode_messages(text)]
+    assert [m.item for m in messages] == points
+    assert [m.carrier_id for m in messages] == [p.carrier_id for p in points]
 
 
 @pytest.mark.parametrize(
     ("text", "match"),
     [
         pytest.param("not json", "not a live message", id="not-json"),
-        pytest.param('{"schema": 2}', "live schema 2", id="schema"),
-        pytest.param('{"schema": 1, "kind": "x", "item": {}}', "not a live message", id="kind"),
+        pytest.param('{"schema": 1}', "live schema 1, expected 2", id="schema"),
+        pytest.param('{"schema": 2, "kind": "x", "items": []}', "not a live message", id="kind"),
+        pytest.param('{"schema": 2, "kind": "alert"}', "not a live message", id="no-items"),
         pytest.param(
-            '{"schema": 1, "kind": "position", "carrier_id": 1, "item": {"fix_at": "x"}}',
+            '{"schema": 2, "kind": "position", "items": [{"fix_at": "x"}]}',
             "not a live message", id="field",
         ),
     ],
 )  # fmt: skip
 def test_unreadable_message_is_refused_with_reason(text: str, match: str) -> None:
     with pytest.raises(LiveFormatError, match=match):
-        decode_message(text)
+        decode_messages(text)
 
 
 def test_worker_publications_reach_the_api_hub_in_carrier_scope(
