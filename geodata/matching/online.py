@@ -79,7 +79,7 @@ class OnlineMatcher:
     def flush(self) -> list[MatchedPoint]:
         """Decide and return every pending fix; the next fix starts a new chain."""
         self._decide_all()
-        out = self._emit(len(self._pending))
+        (out,) = _emit_many([self], [self._pop(len(self._pending))])
         self._last_step = None
         return out
 
@@ -93,8 +93,8 @@ class OnlineMatcher:
         )  # fmt: skip
         return int(reasons[0])
 
-    def _advance(self, step: _Step) -> list[MatchedPoint]:
-        """Put a screened fix into the lattice (or the queue, if rejected) and emit what is due."""
+    def _advance(self, step: _Step) -> list[_Step]:
+        """Put a screened fix into the lattice (or the queue, if rejected); pop what is due."""
         if step.rows is not None:
             self._add_column(step)
         self._pending.append(step)
@@ -103,7 +103,7 @@ class OnlineMatcher:
             return []
         self._decide_oldest_column()
         is_open = [s.rows is not None and s.chosen < 0 for s in self._pending]
-        return self._emit(is_open.index(True) if any(is_open) else len(is_open))
+        return self._pop(is_open.index(True) if any(is_open) else len(is_open))
 
     def _add_column(self, step: _Step) -> None:
         """Run one Viterbi step, restarting the chain after a gap or an unreachable step."""
@@ -153,52 +153,72 @@ class OnlineMatcher:
         for step, row in zip(self._columns(), self._backtrack(), strict=True):
             step.chosen = row
 
-    def _emit(self, count: int) -> list[MatchedPoint]:
-        """Pop the first `count` pending fixes as matched points."""
+    def _pop(self, count: int) -> list[_Step]:
+        """Take the first `count` pending fixes (decided) off the queue."""
         due, self._pending = self._pending[:count], self._pending[count:]
-        paths = iter(self._paths_since_emitted([s for s in due if s.rows is not None]))
-        out = []
-        for step in due:
+        return due
+
+
+def _emit_many(matchers: list[OnlineMatcher], due: list[list[_Step]]) -> list[list[MatchedPoint]]:
+    """The matched points of each matcher's due fixes, with the edges entered up to each one
+    since the one before it (the matcher's last emitted match for the first): the paths of all
+    matchers are traced in one kernel call."""
+    chain: list[_Step] = []
+    is_start: list[bool] = []
+    is_own: list[bool] = []  # False for the anchors, whose paths were emitted before
+    for matcher, steps in zip(matchers, due, strict=True):
+        decided = [s for s in steps if s.rows is not None]
+        if not decided:
+            continue
+        anchor = [] if matcher._emitted is None else [matcher._emitted]
+        chain += anchor + decided
+        is_start += [True] + [s.is_break for s in decided[1 - len(anchor) :]]
+        is_own += [False] * len(anchor) + [True] * len(decided)
+        matcher._emitted = decided[-1]
+    traced = _trace_paths(matchers[0], chain, is_start) if chain else []
+    paths = iter([path for path, own in zip(traced, is_own, strict=True) if own])
+    nan = float("nan")
+    out = []
+    for steps in due:
+        points = []
+        for step in steps:
             if step.rows is None:
-                nan = float("nan")
-                out.append(
+                points.append(
                     MatchedPoint(step.seq, step.t, -1, nan, nan, nan, nan, step.reason, False, ())
                 )
                 continue
             edge, offset, dist, sx, sy = (float(a[step.chosen]) for a in step.rows)
-            out.append(
+            points.append(
                 MatchedPoint(
                     step.seq, step.t, int(edge), offset, sx, sy, dist, 0, step.is_break,
                     next(paths),
                 )
             )  # fmt: skip
-        return out
+        out.append(points)
+    return out
 
-    def _paths_since_emitted(self, steps: list[_Step]) -> list[tuple[int, ...]]:
-        """The edges entered up to each decided step since the one before it (the last emitted
-        match for the first), traced for all of them in one kernel call."""
-        if not steps:
-            return []
-        anchor = [] if self._emitted is None else [self._emitted]
-        chain = anchor + steps
-        rows = [s.lattice for s in chain]
-        chosen = [s.chosen for s in chain]
-        counts, edges = transitions.trace_paths(
-            self.index.graph,
-            self.index.workspace,
-            np.array([int(r[0][j]) for r, j in zip(rows, chosen, strict=True)], np.int64),
-            np.array([float(r[1][j]) for r, j in zip(rows, chosen, strict=True)]),
-            np.array([s.x for s in chain]),
-            np.array([s.y for s in chain]),
-            np.array([s.t for s in chain]),
-            np.array([k == 0 or s.is_break for k, s in enumerate(chain)]),
-            self._hmm.limits,
-        )
-        self._emitted = steps[-1]
-        ends = np.cumsum(counts).tolist()
-        starts = [0, *ends[:-1]]
-        flat = edges.tolist()
-        return [tuple(flat[a:b]) for a, b in zip(starts, ends, strict=True)][len(anchor) :]
+
+def _trace_paths(
+    matcher: OnlineMatcher, chain: list[_Step], is_start: list[bool]
+) -> list[tuple[int, ...]]:
+    """The edges entered up to each decided step of `chain` since the step before it (none
+    before a start): one `transitions.trace_paths` call."""
+    rows = [s.lattice for s in chain]
+    chosen = [s.chosen for s in chain]
+    counts, edges = transitions.trace_paths(
+        matcher.index.graph,
+        matcher.index.workspace,
+        np.array([int(r[0][j]) for r, j in zip(rows, chosen, strict=True)], np.int64),
+        np.array([float(r[1][j]) for r, j in zip(rows, chosen, strict=True)]),
+        np.array([s.x for s in chain]),
+        np.array([s.y for s in chain]),
+        np.array([s.t for s in chain]),
+        np.array(is_start),
+        matcher._hmm.limits,
+    )
+    ends = np.cumsum(counts).tolist()
+    flat = edges.tolist()
+    return [tuple(flat[a:b]) for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
 
 def match_step_many(
@@ -246,4 +266,4 @@ def match_step_many(
             cand.x[a:b],
             cand.y[a:b],
         )
-    return [m._advance(s) for m, s in zip(matchers, steps, strict=True)]
+    return _emit_many(matchers, [m._advance(s) for m, s in zip(matchers, steps, strict=True)])
