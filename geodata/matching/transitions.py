@@ -44,24 +44,31 @@ def route_limit_m(gc_m, dt_s, limits: RouteLimits):  # type: ignore[no-untyped-d
 
 
 @numba.njit(cache=True)
-def bounded_dijkstra(graph: Graph, ws: Workspace, source, limit_m, target):  # type: ignore[no-untyped-def]
-    """Settle nodes from `source` up to `limit_m` (or until `target` settles); return count.
+def bounded_dijkstra(graph: Graph, ws: Workspace, source, limit_m, targets):  # type: ignore[no-untyped-def]
+    """Settle nodes from `source` up to `limit_m`, or until every node of `targets` (distinct;
+    none: no early stop) is settled; return the count of nodes touched.
 
     Distances, predecessor and first edges are left in the workspace for the `count` nodes
-    listed in `ws.touched`; the caller resets them with `reset_workspace`.
+    listed in `ws.touched` (final for the settled ones, the targets among them); the caller
+    resets them with `reset_workspace`.
     """
     ws.dist_m[source] = 0.0
     ws.pred_edge[source] = -1
     ws.first_edge[source] = -1
     ws.touched[0] = source
     n = 1
+    waiting = len(targets)
     heap = [(0.0, source)]
     while heap:
         d, node = heapq.heappop(heap)
         if d > ws.dist_m[node]:
             continue
-        if node == target:
-            break
+        if waiting:
+            for k in range(len(targets)):
+                if targets[k] == node:
+                    waiting -= 1
+            if waiting == 0:
+                break
         for k in range(graph.indptr[node], graph.indptr[node + 1]):
             e = graph.out_edge_ids[k]
             w = graph.edge_v[e]
@@ -129,6 +136,7 @@ def route_distances(  # type: ignore[no-untyped-def]
     n_prev, n_cur = len(prev_e), len(cur_e)
     out, penalty = _same_edge_routes(prev_e, prev_o, cur_e, cur_o, limits.jitter_m)
     done = np.zeros(n_prev, np.bool_)
+    targets = np.unique(graph.edge_u[cur_e])  # a search may stop once these are settled
     for i in range(n_prev):
         if done[i]:
             continue
@@ -137,7 +145,7 @@ def route_distances(  # type: ignore[no-untyped-def]
         for i2 in range(i, n_prev):
             if graph.edge_v[prev_e[i2]] == source:
                 head = min(head, graph.edge_length_m[prev_e[i2]] - prev_o[i2])
-        n = bounded_dijkstra(graph, ws, source, limit_m - head, -1)
+        n = bounded_dijkstra(graph, ws, source, limit_m - head, targets)
         for i2 in range(i, n_prev):
             if done[i2] or graph.edge_v[prev_e[i2]] != source:
                 continue
@@ -165,7 +173,7 @@ def route_edges(  # type: ignore[no-untyped-def]
         return True
     source, target = graph.edge_v[from_e], graph.edge_u[to_e]
     head = graph.edge_length_m[from_e] - from_o
-    n = bounded_dijkstra(graph, ws, source, limit_m - head, target)
+    n = bounded_dijkstra(graph, ws, source, limit_m - head, np.array([target]))
     found = ws.dist_m[target] < np.inf
     if found:
         backwards = []
