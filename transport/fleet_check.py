@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from geodata.matching.matcher import DEFAULT_PARAMS, MatchParams
 from transport import track_check
-from transport.monitoring import Monitor
+from transport.monitoring import Monitor, process_fleet
 from transport.pipeline.fleet_stops import MemoryStopStore, current_stops
 from transport.rules.params import RuleParams
 
@@ -113,12 +113,9 @@ def _run_in_slices(
         end = start
         while end < len(fixes) and fixes[end].fix_at.timestamp() - first_at < slice_s:
             end += 1
-        by_vehicle: dict[str, list[MatchedFix]] = {}
-        for fix in fixes[start:end]:
-            by_vehicle.setdefault(fix.vehicle_id, []).append(fix)
         view = store.view(at=fixes[end - 1].fix_at)
-        for vehicle_id, batch in by_vehicle.items():
-            changes += monitors[vehicle_id].process_many(batch, fleet=view)
+        by_vehicle = process_fleet(monitors, fixes[start:end], fleet=view)
+        changes += [change for vehicle_changes in by_vehicle.values() for change in vehicle_changes]
         store.publish(current_stops(monitors, list(by_vehicle), road, params))
         start = end
     return changes

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 from transport.alerts import lifecycle
 from transport.matched import MatchedFix
 from transport.rules import RULES
-from transport.rules.base import locate
+from transport.rules.base import VehicleFixes, locate, locate_fleet
 from transport.rules.params import RuleParams, default_params
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
     from transport.alerts.lifecycle import AlertEvent
-    from transport.rules.base import RoadContext, RuleEvent, RuleSpec, VehicleContext
+    from transport.rules.base import FixBatch, RoadContext, RuleEvent, RuleSpec, VehicleContext
     from transport.rules.fleet_view import FleetView
 
 __all__ = ["MatchedFix", "Monitor", "MonitorState", "process_fleet"]
@@ -97,35 +97,21 @@ class Monitor:
         with a condition present or an alert being followed. `fleet` is the snapshot of the
         other vehicles' stops the fleet-level parking rules read (none without it).
         """
-        kept = self._in_order(fixes)
+        kept = self.accept(fixes)
         if not kept:
             return []
-        batch = locate(
-            kept,
-            self.state.last_fix,
-            self.vehicle,
-            self.road,
-            time_zone=self.params.time_zone,
-            fleet=fleet,
+        return self.process_located(
+            locate(
+                kept,
+                self.state.last_fix,
+                self.vehicle,
+                self.road,
+                time_zone=self.params.time_zone,
+                fleet=fleet,
+            )
         )
-        states: list[Any] = []
-        events_at: dict[int, list[RuleEvent]] = {}
-        for rule, rule_state in zip(self.rules, self.state.rule_states, strict=True):
-            new_state, rule_events = rule.step(rule_state, batch, self.params)
-            states.append(new_state)
-            for pos, event in rule_events:
-                events_at.setdefault(pos, []).append(event)
-        alerts, changes = lifecycle.step_many(
-            self.state.alerts,
-            ((fix, events_at.get(pos, ())) for pos, fix in enumerate(kept) if not fix.is_backfill),
-            self.alert_params,
-            titles=self.titles,
-            waybill_id=self.vehicle.waybill_id,
-        )
-        self.state = MonitorState(tuple(states), alerts, kept[-1])
-        return list(changes)
 
-    def _in_order(self, fixes: Sequence[MatchedFix]) -> tuple[MatchedFix, ...]:
+    def accept(self, fixes: Sequence[MatchedFix]) -> tuple[MatchedFix, ...]:
         """Keep this vehicle's fixes newer than every earlier one; count the others."""
         last = self.state.last_fix
         last_at = None if last is None else last.fix_at
@@ -140,6 +126,27 @@ class Monitor:
                 last_at = fix.fix_at
         return tuple(kept)
 
+    def process_located(self, batch: FixBatch) -> list[AlertEvent]:
+        """Run every rule on accepted fixes located after this monitor's last fix (by `locate`,
+        or `locate_fleet` for many vehicles at once); return every change in order."""
+        states: list[Any] = []
+        events_at: dict[int, list[RuleEvent]] = {}
+        for rule, rule_state in zip(self.rules, self.state.rule_states, strict=True):
+            new_state, rule_events = rule.step(rule_state, batch, self.params)
+            states.append(new_state)
+            for pos, event in rule_events:
+                events_at.setdefault(pos, []).append(event)
+        fixes = batch.fixes
+        alerts, changes = lifecycle.step_many(
+            self.state.alerts,
+            ((fix, events_at.get(pos, ())) for pos, fix in enumerate(fixes) if not fix.is_backfill),
+            self.alert_params,
+            titles=self.titles,
+            waybill_id=self.vehicle.waybill_id,
+        )
+        self.state = MonitorState(tuple(states), alerts, fixes[-1])
+        return list(changes)
+
     def process_all(self, fixes: Iterable[MatchedFix]) -> list[AlertEvent]:
         """Run a whole track; return every change in order."""
         return self.process_many(tuple(fixes))
@@ -152,18 +159,39 @@ class Monitor:
 
 
 def process_fleet(
-    monitors: Mapping[str, Monitor], fixes: Iterable[MatchedFix]
+    monitors: Mapping[str, Monitor],
+    fixes: Iterable[MatchedFix],
+    *,
+    fleet: FleetView | None = None,
 ) -> dict[str, list[AlertEvent]]:
-    """Run a batch of many vehicles' fixes through their monitors, one batch per vehicle.
+    """Run a batch of many vehicles' fixes through their monitors, as `Monitor.process_many`
+    vehicle by vehicle, with the fixes of all of them located at once (`locate_fleet`).
 
-    Each vehicle's fixes keep their order; fixes of a vehicle without a monitor are skipped
-    (the caller owns the monitors and counts those). Returns the changes by vehicle id.
+    The monitors share one road and one set of rule parameters. Each vehicle's fixes keep
+    their order; fixes of a vehicle without a monitor are skipped (the caller owns the
+    monitors and counts those). Returns the changes by vehicle id.
     """
     by_vehicle: dict[str, list[MatchedFix]] = {}
     for fix in fixes:
-        by_vehicle.setdefault(fix.vehicle_id, []).append(fix)
-    return {
-        vehicle_id: monitors[vehicle_id].process_many(batch)
-        for vehicle_id, batch in by_vehicle.items()
-        if vehicle_id in monitors
+        if fix.vehicle_id in monitors:
+            by_vehicle.setdefault(fix.vehicle_id, []).append(fix)
+    accepted = {
+        vehicle_id: monitors[vehicle_id].accept(batch) for vehicle_id, batch in by_vehicle.items()
     }
+    parts = {vehicle_id: kept for vehicle_id, kept in accepted.items() if kept}
+    changes: dict[str, list[AlertEvent]] = {vehicle_id: [] for vehicle_id in by_vehicle}
+    if not parts:
+        return changes
+    first = monitors[next(iter(parts))]
+    batches = locate_fleet(
+        [
+            VehicleFixes(kept, monitors[vehicle_id].state.last_fix, monitors[vehicle_id].vehicle)
+            for vehicle_id, kept in parts.items()
+        ],
+        first.road,
+        time_zone=first.params.time_zone,
+        fleet=fleet,
+    )
+    for vehicle_id, batch in zip(parts, batches, strict=True):
+        changes[vehicle_id] = monitors[vehicle_id].process_located(batch)
+    return changes

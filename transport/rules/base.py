@@ -14,7 +14,7 @@ import datetime as dt
 import functools
 import itertools
 import zoneinfo
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -39,9 +39,11 @@ __all__ = [
     "RuleSpec",
     "Text",
     "VehicleContext",
+    "VehicleFixes",
     "cargo_key",
     "local_time",
     "locate",
+    "locate_fleet",
     "restriction_event",
 ]
 
@@ -363,6 +365,16 @@ def restriction_event(
     return event
 
 
+@dataclass(frozen=True)
+class VehicleFixes:
+    """One vehicle's share of a fleet batch to locate: its new fixes in time order, its fix
+    before them and its context."""
+
+    fixes: tuple[MatchedFix, ...]
+    previous: MatchedFix | None
+    vehicle: VehicleContext
+
+
 def locate(
     fixes: tuple[MatchedFix, ...],
     previous: MatchedFix | None,
@@ -372,53 +384,108 @@ def locate(
     time_zone: str,
     fleet: FleetView | None = None,
 ) -> FixBatch:
-    """Locate a vehicle's fixes: restrictions hit on their paths and zones around them.
+    """Locate one vehicle's fixes (`locate_fleet` for a fleet of one)."""
+    (batch,) = locate_fleet(
+        [VehicleFixes(fixes, previous, vehicle)], road, time_zone=time_zone, fleet=fleet
+    )
+    return batch
+
+
+def locate_fleet(
+    parts: Sequence[VehicleFixes],
+    road: RoadContext,
+    *,
+    time_zone: str,
+    fleet: FleetView | None = None,
+) -> list[FixBatch]:
+    """Locate the fixes of many vehicles: restrictions hit on their paths and zones around them;
+    one `FixBatch` per vehicle.
 
     One CSR gather for every driven edge, one bulk STRtree query for every point and one
-    vectorised in-force lookup for every (fix, restriction) pair, whatever the batch size.
-    `fleet` (the other vehicles' stops) is passed on to the rules as it is.
+    vectorised in-force lookup for every (fix, restriction) pair of the whole fleet, whatever
+    the number of vehicles and fixes: a live batch holds one or two fixes per vehicle, and
+    these calls cost the same for one fix as for a hundred. `fleet` (the other vehicles' stops)
+    is passed on to the rules as it is.
     """
     compiled = road.compiled
+    fixes = [fix for part in parts for fix in part.fixes]
+    n = len(fixes)
+    sizes = np.fromiter((len(part.fixes) for part in parts), np.int64, len(parts))
+    bounds = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=bounds[1:])
     driven = [f.driven_edge_ids for f in fixes]
-    counts = np.fromiter(map(len, driven), dtype=np.int64, count=len(driven))
+    counts = np.fromiter(map(len, driven), dtype=np.int64, count=n)
     driven_edge = np.fromiter(itertools.chain.from_iterable(driven), dtype=np.int64)
-    driven_ptr = np.zeros(len(fixes) + 1, dtype=np.int64)
+    driven_ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=driven_ptr[1:])
-    at_us = np.fromiter(((f.fix_at - EPOCH) // US for f in fixes), np.int64, len(fixes))
-    x = np.fromiter((f.x for f in fixes), float, len(fixes))
-    y = np.fromiter((f.y for f in fixes), float, len(fixes))
+    at_us = np.fromiter(((f.fix_at - EPOCH) // US for f in fixes), np.int64, n)
+    x = np.fromiter((f.x for f in fixes), float, n)
+    y = np.fromiter((f.y for f in fixes), float, n)
     zone_pos, zone_idx = restriction_index.zones_at(compiled, x, y)
     zone_pos, zone_idx = _sorted_pairs(zone_pos, zone_idx, len(compiled))
     hit_pos, hit_idx = np.zeros(0, np.int64), np.zeros(0, np.int64)
-    if vehicle.is_loaded and len(compiled):
+    loaded = [part.vehicle.is_loaded for part in parts]
+    if any(loaded) and len(compiled):
         edge_pos, path_idx = restriction_index.path_restrictions(compiled, driven_edge)
-        fix_of_edge = np.repeat(np.arange(len(fixes)), counts)
+        fix_of_edge = np.repeat(np.arange(n), counts)
         pos = np.concatenate([fix_of_edge[edge_pos], zone_pos])
         idx = np.concatenate([path_idx, zone_idx])
-        applies, exempt = restriction_index.applies_mask(compiled, vehicle.cargo_key)
-        keep = np.flatnonzero(applies[idx] & ~exempt[idx])
+        row_of_part, rows = _applicable_rows(compiled, parts, loaded)
+        keep = np.flatnonzero(rows[np.repeat(row_of_part, sizes)[pos], idx])
         pos, idx = pos[keep], idx[keep]
         keep = restriction_index.in_force_at(compiled, idx, at_us[pos])
         hit_pos, hit_idx = _sorted_pairs(pos[keep], idx[keep], len(compiled))
-    return FixBatch(
-        fixes=fixes,
-        previous=previous,
-        vehicle=vehicle,
-        road=road,
-        at_us=at_us,
-        local_us=local_us(at_us, time_zone),
-        x=x,
-        y=y,
-        speed_kmh=np.fromiter((f.speed_kmh for f in fixes), float, len(fixes)),
-        edge_id=np.fromiter((f.edge_id for f in fixes), np.int64, len(fixes)),
-        driven_ptr=driven_ptr,
-        driven_edge=driven_edge,
-        hit_pos=hit_pos,
-        hit_idx=hit_idx,
-        zone_pos=zone_pos,
-        zone_idx=zone_idx,
-        fleet=fleet,
-    )
+    local = local_us(at_us, time_zone)
+    speed_kmh = np.fromiter((f.speed_kmh for f in fixes), float, n)
+    edge_id = np.fromiter((f.edge_id for f in fixes), np.int64, n)
+    hit_bounds = np.searchsorted(hit_pos, bounds).tolist()
+    zone_bounds = np.searchsorted(zone_pos, bounds).tolist()
+    edge_bounds = driven_ptr[bounds].tolist()
+    batches = []
+    for k, part in enumerate(parts):
+        a, b = int(bounds[k]), int(bounds[k + 1])
+        h0, h1, z0, z1 = hit_bounds[k], hit_bounds[k + 1], zone_bounds[k], zone_bounds[k + 1]
+        batches.append(
+            FixBatch(
+                fixes=part.fixes,
+                previous=part.previous,
+                vehicle=part.vehicle,
+                road=road,
+                at_us=at_us[a:b],
+                local_us=local[a:b],
+                x=x[a:b],
+                y=y[a:b],
+                speed_kmh=speed_kmh[a:b],
+                edge_id=edge_id[a:b],
+                driven_ptr=driven_ptr[a : b + 1] - edge_bounds[k],
+                driven_edge=driven_edge[edge_bounds[k] : edge_bounds[k + 1]],
+                hit_pos=hit_pos[h0:h1] - a,
+                hit_idx=hit_idx[h0:h1],
+                zone_pos=zone_pos[z0:z1] - a,
+                zone_idx=zone_idx[z0:z1],
+                fleet=fleet,
+            )
+        )
+    return batches
+
+
+def _applicable_rows(
+    compiled: CompiledRestrictions, parts: Sequence[VehicleFixes], loaded: list[bool]
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each part a row of `rows`: which restrictions apply to its load and do not exempt
+    it (none for an empty vehicle); one row per distinct load."""
+    row_by_load: dict[CargoKey | None, int] = {None: 0}
+    masks = [np.zeros(len(compiled), dtype=bool)]
+    row_of_part = np.empty(len(parts), dtype=np.int64)
+    for k, (part, is_loaded) in enumerate(zip(parts, loaded, strict=True)):
+        load = part.vehicle.cargo_key if is_loaded else None
+        row = row_by_load.get(load)
+        if row is None:
+            applies, exempt = restriction_index.applies_mask(compiled, part.vehicle.cargo_key)
+            row = row_by_load[load] = len(masks)
+            masks.append(applies & ~exempt)
+        row_of_part[k] = row
+    return row_of_part, np.stack(masks)
 
 
 def _sorted_pairs(pos: np.ndarray, idx: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -20,7 +20,7 @@ from transport import simulation, track_check
 from transport.cargo import CargoProfile
 from transport.matched import MatchedFix
 from transport.monitoring import Monitor, process_fleet
-from transport.rules.base import RoadContext, VehicleContext
+from transport.rules.base import RoadContext, VehicleContext, VehicleFixes, locate, locate_fleet
 from transport.rules.params import DrivingTimeParams, NightWindow, RuleParams
 
 # Low driving-time limits and a night starting mid-trip, so that every clock rule fires.
@@ -151,3 +151,47 @@ def test_process_fleet_runs_each_vehicle_in_order(fleet: Any) -> None:
     for stream in streams:
         alone = _monitor(road, stream[0].vehicle_id)
         assert changes.get(stream[0].vehicle_id, []) == alone.process_many(stream)
+
+
+def test_fleet_batches_of_few_fixes_give_the_alerts_of_each_vehicle_alone(fleet: Any) -> None:
+    road, streams = fleet
+    mixed = sorted((f for s in streams for f in s), key=lambda f: f.fix_at)
+    ids = [s[0].vehicle_id for s in streams]
+    empty = VehicleContext("unloaded")  # located with the others, hit by no restriction
+
+    def monitors() -> dict[str, Monitor]:
+        fleet_monitors = {vehicle_id: _monitor(road, vehicle_id) for vehicle_id in ids}
+        return fleet_monitors | {"unloaded": Monitor(empty, road, params=PARAMS)}
+
+    together, alone = monitors(), monitors()
+    got: dict[str, list[Any]] = {vehicle_id: [] for vehicle_id in together}
+    expected: dict[str, list[Any]] = {vehicle_id: [] for vehicle_id in together}
+    for start in range(0, len(mixed), 11):  # a live batch: one or two fixes per vehicle
+        chunk = mixed[start : start + 11]
+        chunk += [dataclasses.replace(f, vehicle_id="unloaded") for f in chunk[:1]]
+        for vehicle_id, changes in process_fleet(together, chunk).items():
+            got[vehicle_id] += changes
+        for vehicle_id, monitor in alone.items():
+            expected[vehicle_id] += monitor.process_many(
+                [f for f in chunk if f.vehicle_id == vehicle_id]
+            )
+    assert got == expected
+    assert sum(map(len, expected.values())) > 0
+    assert not any(c.alert.evidence.restriction_id for c in got["unloaded"])
+
+
+def test_locate_fleet_gives_each_vehicle_its_own_located_batch(fleet: Any) -> None:
+    road, streams = fleet
+    empty = VehicleContext("unloaded")
+    parts = [
+        VehicleFixes(tuple(s[5:9]), s[4], _monitor(road, s[0].vehicle_id).vehicle) for s in streams
+    ]
+    parts.insert(3, VehicleFixes(tuple(streams[0][:3]), None, empty))
+    parts.insert(5, VehicleFixes((), None, empty))
+    for part, got in zip(parts, locate_fleet(parts, road, time_zone="Asia/Shanghai"), strict=True):
+        alone = locate(part.fixes, part.previous, part.vehicle, road, time_zone="Asia/Shanghai")
+        for name in ("at_us", "local_us", "x", "y", "speed_kmh", "edge_id", "driven_ptr",
+                     "driven_edge", "hit_pos", "hit_idx", "zone_pos", "zone_idx"):  # fmt: skip
+            np.testing.assert_array_equal(getattr(got, name), getattr(alone, name), err_msg=name)
+        assert (got.fixes, got.previous, got.vehicle) == (part.fixes, part.previous, part.vehicle)
+    assert any(len(b.hit_pos) for b in locate_fleet(parts, road, time_zone="Asia/Shanghai"))

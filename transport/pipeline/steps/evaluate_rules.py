@@ -14,11 +14,11 @@ import dataclasses
 import pickle
 from typing import TYPE_CHECKING
 
-from transport.monitoring import Monitor, MonitorState
+from transport.monitoring import Monitor, MonitorState, process_fleet
 from transport.pipeline.batch import VehicleState
 
 if TYPE_CHECKING:
-    from transport.alerts.lifecycle import AlertEvent, LifecycleParams
+    from transport.alerts.lifecycle import LifecycleParams
     from transport.matched import MatchedFix
     from transport.pipeline.batch import Batch
     from transport.pipeline.context import VehicleDirectory
@@ -52,11 +52,13 @@ class EvaluateRules:
         by_vehicle: dict[str, list[MatchedFix]] = {}
         for fix in batch.matched:
             by_vehicle.setdefault(fix.vehicle_id, []).append(fix)
-        events: list[AlertEvent] = []
         contexts = self.directory.contexts_of(by_vehicle.keys())
-        for vehicle_id, fixes in by_vehicle.items():
-            monitor = self._monitor(contexts[vehicle_id], batch.state_of(vehicle_id))
-            events.extend(monitor.process_many(fixes, fleet=batch.fleet))
+        monitors = {
+            vehicle_id: self._monitor(contexts[vehicle_id], batch.state_of(vehicle_id))
+            for vehicle_id in by_vehicle
+        }
+        changes = process_fleet(monitors, batch.matched, fleet=batch.fleet)
+        events = [event for vehicle_changes in changes.values() for event in vehicle_changes]
         touched = by_vehicle.keys()
         states = dict(batch.states)
         for vehicle_id in touched:
