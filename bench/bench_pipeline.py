@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 import redis
+from machine_speed import reference_loop_s  # beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -478,6 +479,28 @@ def _latencies(received: dict[str, tuple[float, Any]], sent_at: dict[tuple[str, 
             "latency_from_deciding_fix": stats(from_decision)}  # fmt: skip
 
 
+def wait_listening(process: subprocess.Popen[bytes], port: int, timeout_s: float = 120.0) -> None:
+    """Wait until a started process accepts connections on `port`.
+
+    Raises
+    ------
+    RuntimeError
+        The process exited first.
+    TimeoutError
+        Nothing listens after `timeout_s` (a slow machine may need long: imports, network).
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            msg = f"process exited with {process.returncode} before listening on port {port}"
+            raise RuntimeError(msg)
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    msg = f"nothing listens on port {port} after {timeout_s:.0f} s"
+    raise TimeoutError(msg)
+
+
 def with_gateway(redis_url: str, prefix: str, work: Path, coroutine: Any) -> dict[str, Any]:
     """Run a coroutine against a `hazmat gateway --redis` process on a free port."""
     port = free_port()
@@ -485,10 +508,7 @@ def with_gateway(redis_url: str, prefix: str, work: Path, coroutine: Any) -> dic
                      str(port), "--prefix", prefix, "--gateway-id", f"{prefix}-gw"],
                     work / f"{prefix}-gateway.log")  # fmt: skip
     try:
-        for _ in range(300):
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            time.sleep(0.05)
+        wait_listening(gateway, port)
         result: dict[str, Any] = asyncio.run(coroutine(port))
         result["gateway_rss_mb"] = round(rss_mb(gateway.pid), 1)
         return result
@@ -553,6 +573,7 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "platform": platform.platform(),
+            "reference_loop_s": reference_loop_s(),
         },
         "setup": {
             "network": network.name,

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from machine_speed import reference_loop_s  # beside this script
 from rich.console import Console
 from rich.table import Table
 
@@ -176,6 +177,7 @@ def main() -> None:
     tracemalloc.stop()
     road = RoadContext.from_network(network, compiled)
     streams = matched_streams(network, args.trips, seed=808)
+    loop_s = reference_loop_s()
     seconds, fixes = time_rules(road, streams, repeats=args.repeats, per_fix=args.per_fix)
     record = {
         "network": network.name,
@@ -194,6 +196,7 @@ def main() -> None:
         "us_per_fix": round(seconds / fixes * 1e6, 1),
         "target_fixes_per_s": TARGET_FIXES_PER_S,
         "python": platform.python_version(),
+        "reference_loop_s": loop_s,
         "measured_on": dt.datetime.now(dt.UTC).date().isoformat(),
     }
     table = Table(title="Rule evaluation / 规则评估")
