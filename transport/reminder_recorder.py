@@ -25,6 +25,7 @@ from sqlalchemy import exc as sa_errors
 
 from transport.alerts.handling import AlertAction
 from transport.bus import redis_streams
+from transport.redis_client import async_client
 from transport.reminders import ReminderKeys, ReminderStatus
 from transport.store import reminder_steps
 from transport.store.alerts import SYSTEM_ACTOR
@@ -120,9 +121,7 @@ class ReminderRecorder:
         self.retry_interval_s = retry_interval_s
         self.claim_idle_ms = claim_idle_ms
         self.give_up_after_s = give_up_after_s
-        self.redis: aioredis.Redis = aioredis.Redis.from_url(
-            url, socket_timeout=redis_streams.SOCKET_TIMEOUT_S, socket_connect_timeout=2.0
-        )
+        self.redis: aioredis.Redis = async_client(url)
         self.stats: Counter[str] = Counter()
         self._retry_due_at = 0.0
         self._has_group = False

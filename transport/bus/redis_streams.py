@@ -23,6 +23,7 @@ import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 
 from transport.bus import base, fix_json
+from transport.redis_client import async_client
 
 if TYPE_CHECKING:
     from transport.fixes import Fix
@@ -41,7 +42,6 @@ DEFAULT_MAXLEN = 1_000_000  # per shard; about 400 MB of Redis for 4 shards of ~
 FIX_FIELD = b"fix"
 MIN_BACKOFF_S = 0.05
 MAX_BACKOFF_S = 2.0
-SOCKET_TIMEOUT_S = 10.0
 
 _T = TypeVar("_T")
 _RETRIED = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
@@ -112,9 +112,7 @@ class RedisStreamsBus:
         self.group = group
         self.maxlen = maxlen
         self.publish_timeout_s = publish_timeout_s
-        self.redis: aioredis.Redis = aioredis.Redis.from_url(
-            url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=2.0
-        )
+        self.redis: aioredis.Redis = async_client(url)
         self._is_checked = False
 
     def stream_key(self, shard: int) -> str:

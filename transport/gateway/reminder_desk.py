@@ -27,6 +27,7 @@ from redis import exceptions as redis_errors
 from transport import fixes
 from transport.bus import redis_streams
 from transport.gateway import jt808_messages as messages
+from transport.redis_client import async_client
 from transport.reminders import (
     FORGET_PRESENCE,
     LOG_MAXLEN,
@@ -77,9 +78,7 @@ class ReminderDesk:
         self.gateway_id = gateway_id
         self.keys = ReminderKeys(prefix)
         self.clock = clock
-        self.redis: aioredis.Redis = aioredis.Redis.from_url(
-            url, socket_timeout=redis_streams.SOCKET_TIMEOUT_S, socket_connect_timeout=2.0
-        )
+        self.redis: aioredis.Redis = async_client(url)
         self.stats: Counter[str] = Counter()
         self.ready = asyncio.Event()
         self._presence: asyncio.Queue[tuple[bool, str]] = asyncio.Queue()
