@@ -26,6 +26,8 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from geodata import schedules
+from geodata.arrays import concatenated_ranges, unique_ints
+from geodata.polygon_grid import PolygonGrid
 from geodata.restrictions import Restriction, RestrictionKind, RestrictionLayer
 
 if TYPE_CHECKING:
@@ -100,8 +102,8 @@ class CompiledRestrictions:
         The restrictions; position ``i`` is restriction index ``i``.
     edge_indptr, edge_restriction_idx
         CSR: restriction indices on edge ``e`` are ``edge_restriction_idx[indptr[e]:indptr[e+1]]``.
-    zone_geometries, zone_restriction_idx, zone_tree
-        Metric polygons for point checks, the restriction of each, and their STRtree.
+    zone_geometries, zone_restriction_idx, zone_grid
+        Metric polygons for point checks, the restriction of each, and their grid index.
     corridors
         Approved corridors by restriction id: metric polygons (the line buffered by width / 2).
     hazmat_bays
@@ -119,7 +121,7 @@ class CompiledRestrictions:
     edge_restriction_idx: np.ndarray
     zone_geometries: np.ndarray
     zone_restriction_idx: np.ndarray
-    zone_tree: shapely.STRtree
+    zone_grid: PolygonGrid
     corridors: dict[str, shapely.Geometry]
     edge_tunnel_category: np.ndarray
     problems: tuple[str, ...] = ()
@@ -144,7 +146,12 @@ class CompiledRestrictions:
         """Approximate memory of the arrays and geometries in bytes."""
         arrays = (self.edge_indptr, self.edge_restriction_idx, self.zone_restriction_idx)
         coords = sum(shapely.get_num_coordinates(g) for g in self.zone_geometries)
-        return int(sum(a.nbytes for a in arrays) + self.edge_tunnel_category.nbytes + 16 * coords)
+        return int(
+            sum(a.nbytes for a in arrays)
+            + self.edge_tunnel_category.nbytes
+            + self.zone_grid.nbytes
+            + 16 * coords
+        )
 
 
 def edge_is_forward(network: RoadNetwork) -> np.ndarray:
@@ -309,6 +316,7 @@ class _Builder:
         indptr = np.zeros(n_edges + 1, dtype=np.int64)
         indptr[1:] = np.cumsum(np.bincount(edge_ids, minlength=n_edges))
         zone_geoms = np.array([g for g, _ in self.zones], dtype=object)
+        zone_owners = np.array([i for _, i in self.zones], dtype=np.int32)
         categories = (
             self.network.edges["tunnel_category"]
             .astype(object)
@@ -321,8 +329,8 @@ class _Builder:
             edge_indptr=indptr,
             edge_restriction_idx=owners,
             zone_geometries=zone_geoms,
-            zone_restriction_idx=np.array([i for _, i in self.zones], dtype=np.int32),
-            zone_tree=shapely.STRtree(zone_geoms),
+            zone_restriction_idx=zone_owners,
+            zone_grid=PolygonGrid.build(zone_geoms, order=zone_owners),
             corridors=self.corridors,
             edge_tunnel_category=categories.to_numpy(np.uint8),
             problems=tuple(self.problems),
@@ -495,7 +503,7 @@ def restrictions_in_force(
 
     A restriction whose exemptions the load's permits meet is dropped; ``cargo=None`` keeps all.
     """
-    candidates = np.unique(candidates).astype(np.int64)
+    candidates = unique_ints(candidates)
     if cargo is not None and candidates.size:
         applies, exempt = applies_mask(compiled, cargo)
         candidates = candidates[applies[candidates] & ~exempt[candidates]]
@@ -546,7 +554,7 @@ def path_restrictions(
     kept = np.flatnonzero(valid)
     starts, ends = compiled.edge_indptr[edges[kept]], compiled.edge_indptr[edges[kept] + 1]
     counts = ends - starts
-    positions = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+    positions = concatenated_ranges(starts, counts)
     return np.repeat(kept, counts), compiled.edge_restriction_idx[positions].astype(np.int64)
 
 
@@ -559,15 +567,19 @@ def zones_at(
 def zones_at(compiled: CompiledRestrictions, x: Any, y: Any) -> Any:
     """Return the restriction indices of the zones covering metric points, whatever the time.
 
-    For one point, a sorted index array; for arrays, ``(point_positions, restriction_idx)`` pairs.
-    A point on a zone's border is inside.
+    For one point, a sorted index array; for arrays, ``(point_positions, restriction_idx)`` pairs
+    sorted by position, then index, each once. A point on a zone's border is inside.
     """
-    points = shapely.points(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
-    if np.ndim(points) == 0:
-        hits = compiled.zone_tree.query(points, predicate="intersects")
-        return np.unique(compiled.zone_restriction_idx[hits]).astype(np.int64)
-    point_pos, zone_pos = compiled.zone_tree.query(points, predicate="intersects")
-    return point_pos, compiled.zone_restriction_idx[zone_pos].astype(np.int64)
+    point_pos, zone_pos = compiled.zone_grid.query(x, y)
+    idx = compiled.zone_restriction_idx[zone_pos].astype(np.int64)
+    if np.ndim(x) == 0:
+        return unique_ints(idx)
+    # Sorted already; a restriction drawn as several polygons may cover a point twice.
+    repeat = (point_pos[1:] == point_pos[:-1]) & (idx[1:] == idx[:-1])
+    if repeat.any():
+        keep = np.append(True, ~repeat)
+        point_pos, idx = point_pos[keep], idx[keep]
+    return point_pos, idx
 
 
 def zones_hit(

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from geodata import restriction_index, schedules
+from geodata.arrays import concatenated_ranges
 from geodata.restrictions import Restriction, RestrictionKind
 
 if TYPE_CHECKING:
@@ -149,8 +150,7 @@ class RoutingIndex:
         starts, ends = self.pair_ptr[edge_ids], self.pair_ptr[edge_ids + 1]
         counts = ends - starts
         owner = np.repeat(np.arange(len(edge_ids)), counts)
-        positions = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-        return owner, self.pair_restriction[positions]
+        return owner, self.pair_restriction[concatenated_ranges(starts, counts)]
 
 
 def build_routing_index(

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from geodata import restriction_index
+from geodata.arrays import unique_ints
 from geodata.restrictions import RestrictionKind
 from transport.rules.base import EPOCH, US, RuleEvent, RuleSpec, Text, restriction_event
 
@@ -120,7 +121,7 @@ def step(
     carried_idx = np.array(sorted(carried), np.int64)
     idle_idx = _distinct_sorted(on_idx[idle])
     # On it but never in force in this batch: at most a pending grace, found without a scan.
-    hit_set = np.unique(hit_idx)
+    hit_set = unique_ints(hit_idx)
     waiting = idle_idx[~_member(idle_idx, hit_set) & ~_member(idle_idx, carried_idx)]
     followed = np.union1d(idle_idx[~_member(idle_idx, waiting)], carried_idx)
     plain = ~_member(hit_idx, followed)
@@ -188,7 +189,7 @@ def _on_pairs(batch: FixBatch) -> tuple[np.ndarray, np.ndarray]:
     idx = np.concatenate([edge_idx, batch.zone_idx])
     applies, exempt = restriction_index.applies_mask(compiled, batch.vehicle.cargo_key)
     keep = road.is_kind(KINDS)[idx] & applies[idx] & ~exempt[idx]
-    keys = np.unique(idx[keep] * len(batch) + pos[keep])
+    keys = unique_ints(idx[keep] * len(batch) + pos[keep])
     return keys % len(batch), keys // len(batch)
 
 
