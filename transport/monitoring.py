@@ -8,6 +8,7 @@ counted and ignored; a back-filled fix advances the rules' clocks but raises no 
 from __future__ import annotations
 
 import logging
+import operator
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -130,16 +131,20 @@ class Monitor:
         """Run every rule on accepted fixes located after this monitor's last fix (by `locate`,
         or `locate_fleet` for many vehicles at once); return every change in order."""
         states: list[Any] = []
-        events_at: dict[int, list[RuleEvent]] = {}
+        found: list[tuple[int, RuleEvent]] = []
         for rule, rule_state in zip(self.rules, self.state.rule_states, strict=True):
             new_state, rule_events = rule.step(rule_state, batch, self.params)
             states.append(new_state)
-            for pos, event in rule_events:
-                events_at.setdefault(pos, []).append(event)
+            found += rule_events
+        found.sort(key=operator.itemgetter(0))  # stable: rule order within a fix
         fixes = batch.fixes
-        alerts, changes = lifecycle.step_many(
+        live = fixes
+        if any(fix.is_backfill for fix in fixes):
+            live, found = _live_only(fixes, found)
+        alerts, changes = lifecycle.step_located(
             self.state.alerts,
-            ((fix, events_at.get(pos, ())) for pos, fix in enumerate(fixes) if not fix.is_backfill),
+            live,
+            found,
             self.alert_params,
             titles=self.titles,
             waybill_id=self.vehicle.waybill_id,
@@ -156,6 +161,19 @@ class Monitor:
         alerts, changes = lifecycle.close_all(self.state.alerts)
         self.state = MonitorState(self.state.rule_states, alerts, self.state.last_fix)
         return changes
+
+
+def _live_only(
+    fixes: Sequence[MatchedFix], found: list[tuple[int, RuleEvent]]
+) -> tuple[tuple[MatchedFix, ...], list[tuple[int, RuleEvent]]]:
+    """The live fixes and their events at their positions among them: back-filled fixes
+    advance the rules' clocks but raise no live alert."""
+    kept = [pos for pos, fix in enumerate(fixes) if not fix.is_backfill]
+    live_pos = {pos: k for k, pos in enumerate(kept)}
+    return (
+        tuple(fixes[pos] for pos in kept),
+        [(live_pos[pos], event) for pos, event in found if pos in live_pos],
+    )
 
 
 def process_fleet(

@@ -177,3 +177,91 @@ def test_any_batching_gives_the_closings_and_state_of_fix_by_fix(
                 if any(e.key == closed.alert.key for e in ev)
             ]
             _assert_evidence_of_every_fix(closed.alert, violating_at)
+
+
+@given(
+    timeline=st.lists(
+        st.tuples(st.integers(1, 90), st.lists(st.sampled_from("abc"), max_size=4)),
+        min_size=1,
+        max_size=120,
+    ),
+    sizes=st.lists(st.integers(1, 40), min_size=1, max_size=8),
+    close_after_s=st.sampled_from([0.0, 30.0, 60.0, 95.0, 300.0]),
+    close_after_fixes=st.integers(1, 5),
+    open_after_s=st.sampled_from([0.0, 45.0, 120.0]),
+)
+@example(  # the close falls due exactly at the last fix
+    timeline=[(1, ["a"]), (30, []), (30, [])],
+    sizes=[3],
+    close_after_s=60.0,
+    close_after_fixes=1,
+    open_after_s=0.0,
+)
+def test_irregular_fixes_and_any_hysteresis_batch_as_fix_by_fix_in_the_same_order(
+    timeline: list[tuple[int, list[str]]],
+    sizes: list[int],
+    close_after_s: float,
+    close_after_fixes: int,
+    open_after_s: float,
+) -> None:
+    # Gaps of 1-90 s; up to three conditions, repeated or in any order at a fix.
+    params = lifecycle.LifecycleParams(
+        open_after_s=open_after_s, close_after_s=close_after_s, close_after_fixes=close_after_fixes
+    )
+    steps, s = [], 0
+    for gap, keys in timeline:
+        s += gap
+        steps.append((_fix(s), tuple(_event(s, key) for key in keys)))
+    state = many_state = lifecycle.LifecycleState()
+    expected: list[lifecycle.AlertEvent] = []
+    got: list[lifecycle.AlertEvent] = []
+    start = 0
+    for size in [*sizes, len(steps)]:
+        batch, start = steps[start : start + size], start + size
+        per_fix = []
+        for fix, events in batch:
+            state, out = lifecycle.step(state, fix, events, params)
+            per_fix += out
+        expected += as_one_batch(per_fix)
+        many_state, out = lifecycle.step_many(many_state, batch, params)
+        got += out
+        assert list(many_state.tracks.items()) == list(state.tracks.items())  # order too
+    assert got == expected
+    reference_changes, reference_tracks = _reference(steps, params)
+    assert [
+        (c.change.value, c.alert.key, c.alert.started_at, c.alert.ended_at)
+        for c in got
+        if c.change is not lifecycle.AlertChange.UPDATED
+    ] == reference_changes
+    assert [
+        (key, t.first_at, t.last_at, t.clear_fixes, t.alert is not None)
+        for (_, key), t in many_state.tracks.items()
+    ] == reference_tracks
+
+
+def _reference(steps, params):
+    """The lifecycle as its docstring states it, fix by fix and plainly: the openings and
+    closings as (change, key, started, ended) in order, and the tracks followed at the end."""
+    tracks: dict[str, list] = {}  # key: [first_at, last_at, clear_fixes, is_open]
+    changes = []
+    for fix, events in steps:
+        at = fix.fix_at
+        present = list(dict.fromkeys(e.key for e in events))
+        for key in present:
+            track = tracks.setdefault(key, [at, at, 0, False])
+            track[1], track[2] = at, 0
+            if not track[3] and (at - track[0]).total_seconds() >= params.open_after_s:
+                track[3] = True
+                changes.append(("opened", key, track[0], None))
+        for key in [k for k in tracks if k not in present]:
+            track = tracks[key]
+            track[2] += 1
+            if not track[3]:
+                del tracks[key]
+            elif (
+                track[2] >= params.close_after_fixes
+                and (at - track[1]).total_seconds() >= params.close_after_s
+            ):
+                changes.append(("closed", key, track[0], track[1]))
+                del tracks[key]
+    return changes, [(key, *track) for key, track in tracks.items()]

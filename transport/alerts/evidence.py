@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from transport.frozen import build, evolve
+
 if TYPE_CHECKING:
     from transport.matched import MatchedFix
     from transport.rules.base import RuleEvent, Text
@@ -61,7 +63,8 @@ def fix_evidence(fix: MatchedFix) -> FixEvidence:
 
 def start_evidence(event: RuleEvent, fix: FixEvidence, *, rule_title: Text) -> Evidence:
     """Return the evidence of a new alert from its first event and fix."""
-    return Evidence(
+    return build(
+        Evidence,
         rule_id=event.rule_id,
         rule_title=rule_title,
         legal_basis=event.legal_basis,
@@ -116,10 +119,8 @@ class Growth:
         fixes = (*base.fixes, *map(fix_evidence, kept))
         if len(fixes) > MAX_FIXES:
             fixes = fixes[: MAX_FIXES // 2] + fixes[-(MAX_FIXES // 2) :]
-        # A field copy: the dataclass __init__ costs more, once per alert and batch.
-        new = object.__new__(Evidence)
-        new.__dict__.update(
-            base.__dict__,
+        return evolve(
+            base,
             fact=self.fact,
             fixes=fixes,
             edge_ids=tuple(self.edges)[:MAX_EDGES],
@@ -127,7 +128,6 @@ class Growth:
             peak_value=self.peak,
             limit=self.limit,
         )
-        return new
 
 
 def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:

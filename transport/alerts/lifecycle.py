@@ -8,20 +8,20 @@ GPS drift across a zone border does not make alerts flap. The caller keeps the s
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import enum
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from transport.alerts import evidence
+from transport.frozen import build, evolve
 
 if TYPE_CHECKING:
     from transport.matched import MatchedFix
     from transport.rules.base import RuleEvent, Text
-
-_V = TypeVar("_V")
 
 __all__ = [
     "Alert",
@@ -33,6 +33,7 @@ __all__ = [
     "acknowledge",
     "close_all",
     "step",
+    "step_located",
     "step_many",
 ]
 
@@ -111,13 +112,6 @@ class LifecycleState:
         return tuple(t.alert for t in self.tracks.values() if t.alert is not None)
 
 
-def _evolve(value: _V, **changes: Any) -> _V:
-    """`dataclasses.replace` for the frozen values here (no `__post_init__`), without its cost."""
-    new = object.__new__(type(value))
-    new.__dict__.update(value.__dict__, **changes)
-    return new
-
-
 def _alert_id(vehicle_id: str, rule_id: str, key: str, started_at: dt.datetime) -> str:
     """A stable id: the same condition from the same start gets the same id (idempotent)."""
     text = f"{vehicle_id}|{rule_id}|{key}|{started_at.isoformat()}"
@@ -133,7 +127,8 @@ def _alert_of(
     waybill_id: str | None,
 ) -> Alert:
     """Return the alert a condition opens at this fix."""
-    return Alert(
+    return build(
+        Alert,
         alert_id=_alert_id(fix.vehicle_id, event.rule_id, event.key, first_at),
         vehicle_id=fix.vehicle_id,
         rule_id=event.rule_id,
@@ -151,95 +146,119 @@ def _alert_of(
 
 
 class _Run:
-    """The lifecycle unpacked for a run of fixes.
+    """The lifecycle of one batch, condition by condition.
 
-    A track is ``[first_at, last_at, clear_fixes, alert, growth]``: `growth` gathers the fixes
-    an open alert gained in this run, and `alert` takes them in once, at the end or on closing.
+    Conditions do not interact, so each (rule, key) is followed alone over the fixes where it
+    is present, and the absent fixes between are counted in one step (a bisection on the fix
+    times finds where a close is due). Changes carry the position fix-by-fix processing gives
+    them: at a fix, openings in the order of its events, then closings in the order the
+    conditions began to be followed. A track is ``[first_at, last_at, clear_fixes, alert,
+    growth]``: `growth` gathers the fixes an open alert gained in this run, and `alert` takes
+    them in once, at the end or on closing.
     """
 
     def __init__(
         self,
-        state: LifecycleState,
+        fixes: Sequence[MatchedFix],
         params: LifecycleParams,
         titles: Mapping[str, Text],
         waybill_id: str | None,
     ) -> None:
-        self.tracks: dict[tuple[str, str], list[Any]] = {
-            key: [t.first_at, t.last_at, t.clear_fixes, t.alert, None]
-            for key, t in state.tracks.items()
-        }
+        self.fixes = fixes
+        self.times = [fix.fix_at for fix in fixes]
         self.params = params
+        self.close_after = dt.timedelta(seconds=params.close_after_s)
         self.titles = titles
         self.waybill_id = waybill_id
-        self.changes: list[AlertEvent] = []
-        self.grown: dict[tuple[str, str], list[Any]] = {}  # in order of first growth
+        self.changes: list[tuple[tuple[Any, ...], AlertEvent]] = []  # (place, change)
+        self.updates: list[tuple[tuple[int, int], AlertEvent]] = []  # (first growth, update)
+        self.kept: list[tuple[tuple[int, int], tuple[str, str], list[Any]]] = []
 
-    def finish(self) -> LifecycleState:
-        """Emit one update per alert that grew and is still open; the state reached."""
-        for track in self.grown.values():
-            self.changes.append(AlertEvent(AlertChange.UPDATED, self._take_in(track)))
-        return LifecycleState({key: _Track(*t[:4]) for key, t in self.tracks.items()})
-
-    def advance(self, fix: MatchedFix, events: Sequence[RuleEvent]) -> None:
-        """One fix: conditions present first (in event order), then the absent ones."""
-        tracks = self.tracks
-        present = {(e.rule_id, e.key): e for e in events}
-        for key, event in present.items():
-            self._present(key, event, fix)
-        if len(tracks) > len(present):
-            at = fix.fix_at
-            for key in [k for k in tracks if k not in present]:
-                if not self._absent(key, tracks[key], at):
-                    del tracks[key]
-
-    def _present(self, key: tuple[str, str], event: RuleEvent, fix: MatchedFix) -> None:
-        """Follow a condition present at this fix: open the alert when due, else let it grow."""
-        at = fix.fix_at
-        track = self.tracks.get(key)
+    def follow(
+        self,
+        key: tuple[str, str],
+        carried: _Track | None,
+        presences: Sequence[list[Any]],
+    ) -> None:
+        """Follow one condition through the run: `presences` are its ``[position, rank in the
+        fix's events, event]`` in order; `carried` its track from the state."""
+        track: list[Any] | None = None
+        began = (-1, -1)  # where the track began to be followed (carried: before the run)
+        grew = (-1, -1)  # where the open alert first grew in this run
+        if carried is not None:
+            track = [carried.first_at, carried.last_at, carried.clear_fixes, carried.alert, None]
+        last = -1
+        for pos, rank, event in presences:
+            if track is not None and pos > last + 1:
+                track = self._absent(track, last + 1, pos, began)
+            last = pos
+            at = self.times[pos]
+            if track is None:
+                track = [at, at, 0, None, None]
+                began = (pos, rank)
+            else:
+                track[1], track[2] = at, 0
+                if track[3] is not None:
+                    if track[4] is None:
+                        track[4] = evidence.Growth(track[3].evidence)
+                        grew = (pos, rank)
+                    track[4].add(event, self.fixes[pos])
+                    continue
+            wait_s = self.params.open_after_s_by_rule.get(event.rule_id, self.params.open_after_s)
+            if (at - track[0]).total_seconds() >= wait_s:
+                track[3] = _alert_of(
+                    track[0], event, self.fixes[pos], titles=self.titles, waybill_id=self.waybill_id
+                )
+                self.changes.append(((pos, 0, rank), AlertEvent(AlertChange.OPENED, track[3])))
+        if track is not None and last + 1 < len(self.fixes):
+            track = self._absent(track, last + 1, len(self.fixes), began)
         if track is None:
-            track = self.tracks[key] = [at, at, 0, None, None]
-        else:
-            track[1], track[2] = at, 0
-            if track[3] is not None:
-                growth = track[4]
-                if growth is None:
-                    growth = track[4] = evidence.Growth(track[3].evidence)
-                    self.grown[key] = track
-                growth.add(event, fix)
-                return
-        params = self.params
-        wait_s = params.open_after_s_by_rule.get(event.rule_id, params.open_after_s)
-        if (at - track[0]).total_seconds() >= wait_s:
-            alert = track[3] = _alert_of(
-                track[0], event, fix, titles=self.titles, waybill_id=self.waybill_id
-            )
-            self.changes.append(AlertEvent(AlertChange.OPENED, alert))
+            return
+        if track[4] is not None:
+            self.updates.append((grew, AlertEvent(AlertChange.UPDATED, self._take_in(track))))
+        self.kept.append((began, key, track))
 
-    def _absent(self, key: tuple[str, str], track: list[Any], at: dt.datetime) -> bool:
-        """Follow a condition absent at this fix; whether it is still followed."""
+    def _absent(
+        self, track: list[Any], start: int, stop: int, began: tuple[int, int]
+    ) -> list[Any] | None:
+        """The condition is absent at fixes ``start:stop``: forget a pending track, close an
+        alert where both hysteresis counts are met, or count the fixes; the track that goes on."""
         if track[3] is None:
-            return False  # pending: forgotten
-        track[2] += 1
+            return None
         params = self.params
-        if (
-            track[2] >= params.close_after_fixes
-            and (at - track[1]).total_seconds() >= params.close_after_s
-        ):
-            self.grown.pop(key, None)
-            closed = _evolve(self._take_in(track), status=AlertStatus.CLOSED, ended_at=track[1])
-            self.changes.append(AlertEvent(AlertChange.CLOSED, closed))
-            return False
-        return True
+        due = max(
+            start + params.close_after_fixes - track[2] - 1,
+            bisect.bisect_left(self.times, track[1] + self.close_after, start, stop),
+        )
+        if due < stop:
+            closed = evolve(self._take_in(track), status=AlertStatus.CLOSED, ended_at=track[1])
+            self.changes.append(((due, 1, began), AlertEvent(AlertChange.CLOSED, closed)))
+            return None
+        track[2] += stop - start
+        return track
+
+    def finish(self) -> tuple[LifecycleState, tuple[AlertEvent, ...]]:
+        """The state reached and the changes in fix-by-fix order, then one update per alert
+        that grew and is still open (in the order they first grew)."""
+        changes = [change for _, change in sorted(self.changes, key=_place)]
+        changes += [update for _, update in sorted(self.updates, key=_place)]
+        kept = sorted(self.kept, key=_place)
+        return LifecycleState({key: _Track(*t[:4]) for _, key, t in kept}), tuple(changes)
 
     @staticmethod
     def _take_in(track: list[Any]) -> Alert:
         """The track's alert with the fixes it grew by in this run."""
         growth = track[4]
         if growth is not None:
-            track[3] = _evolve(track[3], last_at=track[1], evidence=growth.evidence())
+            track[3] = evolve(track[3], last_at=track[1], evidence=growth.evidence())
             track[4] = None
         alert: Alert = track[3]
         return alert
+
+
+def _place(item: tuple[Any, ...]) -> Any:
+    """The sort key of a (place, value) pair."""
+    return item[0]
 
 
 def step(
@@ -288,19 +307,55 @@ def step_many(
     updates are coalesced: each alert that gained fixes and is still open at the end gets one
     update, as at the last fix, after them (in the order the alerts first grew); a closing
     carries the evidence of every fix. So a batch pays for one new alert and evidence per
-    alert, not per violating fix. A fix without events while nothing is followed changes
-    nothing.
+    alert, not per violating fix.
 
     Returns
     -------
     state, changes
         The state after the last fix and the changes.
     """
-    run = _Run(state, params, titles or {}, waybill_id)
-    for fix, events in steps:
-        if events or run.tracks:
-            run.advance(fix, events)
-    return run.finish(), tuple(run.changes)
+    fixes: list[MatchedFix] = []
+    located: list[tuple[int, RuleEvent]] = []
+    for pos, (fix, events) in enumerate(steps):
+        fixes.append(fix)
+        located += [(pos, event) for event in events]
+    return step_located(state, fixes, located, params, titles=titles, waybill_id=waybill_id)
+
+
+def step_located(
+    state: LifecycleState,
+    fixes: Sequence[MatchedFix],
+    events: Iterable[tuple[int, RuleEvent]],
+    params: LifecycleParams,
+    *,
+    titles: Mapping[str, Text] | None = None,
+    waybill_id: str | None = None,
+) -> tuple[LifecycleState, tuple[AlertEvent, ...]]:
+    """`step_many` with the events as ``(fix position, event)`` pairs in position order (the
+    order within a position is the fix's event order), as the monitor gathers them."""
+    presences: dict[tuple[str, str], list[list[Any]]] = {}
+    at_pos, rank = -1, 0
+    for pos, event in events:
+        if pos != at_pos:
+            at_pos, rank = pos, 0
+        key = (event.rule_id, event.key)
+        seen = presences.get(key)
+        if seen is None:
+            presences[key] = [[pos, rank, event]]
+        elif seen[-1][0] == pos:
+            seen[-1][2] = event  # the last event of a condition at a fix counts
+            continue
+        else:
+            seen.append([pos, rank, event])
+        rank += 1
+    run = _Run(fixes, params, titles or {}, waybill_id)
+    # Carried conditions first, in the state's order: the sorts are stable, so they stay
+    # before the conditions this run begins to follow and in their order among themselves.
+    for key, track in state.tracks.items():
+        run.follow(key, track, presences.pop(key, ()))
+    for key, found in presences.items():
+        run.follow(key, None, found)
+    return run.finish()
 
 
 def close_all(state: LifecycleState) -> tuple[LifecycleState, tuple[AlertEvent, ...]]:
