@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
+import operator
 import zoneinfo
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,8 +23,10 @@ import numpy as np
 import shapely
 
 from geodata import restriction_index
+from geodata.arrays import unique_ints
 from geodata.restriction_index import CargoKey, CompiledRestrictions
 from geodata.restrictions import RestrictionKind, cargo_flags
+from transport.frozen import evolve
 
 if TYPE_CHECKING:
     from geodata.network import RoadNetwork
@@ -53,6 +56,9 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 US = dt.timedelta(microseconds=1)
 DAY_US = 86_400_000_000
 _MISSING = object()
+_X, _Y = operator.attrgetter("x"), operator.attrgetter("y")
+_SPEED, _EDGE = operator.attrgetter("speed_kmh"), operator.attrgetter("edge_id")
+_DRIVEN = operator.attrgetter("driven_edge_ids")
 
 
 @dataclass(frozen=True)
@@ -226,14 +232,15 @@ class RoadContext:
             texts = self._memo[key] = (p.severity.value, basis, str(restriction.schedule))
         return texts
 
-    def restriction_event_fields(self, rule_id: str, idx: int) -> dict[str, Any]:
-        """Return the fields of a rule's events for a restriction, built once (read only)."""
+    def restriction_event_template(self, rule_id: str, idx: int) -> RuleEvent:
+        """Return a rule's event for a restriction with its id, schedule and legal basis, built
+        once; events copy it with their own time, fact and edges."""
         key = ("event", rule_id, idx)
-        fields = self._memo.get(key)
-        if fields is None:
+        template = self._memo.get(key)
+        if template is None:
             severity, legal_basis, schedule = self.restriction_texts(idx)
             rid = self.compiled.restrictions[idx].properties.id
-            template = RuleEvent(
+            template = self._memo[key] = RuleEvent(
                 rule_id=rule_id,
                 key=rid,
                 at=EPOCH,
@@ -243,8 +250,7 @@ class RoadContext:
                 restriction_id=rid,
                 schedule=schedule,
             )
-            fields = self._memo[key] = dict(template.__dict__)
-        return fields
+        return template
 
     def memoized(self, key: Hashable, build: Callable[..., T], *args: Any) -> T:
         """Return the value kept under `key`, built as ``build(*args)`` the first time."""
@@ -274,7 +280,8 @@ class FixBatch:
     driven since the previous fix or covering the fix (sorted by position, then index);
     `zone_pos`/`zone_idx` pair each fix with every zone covering it whatever its schedule or
     cargo (parking lots are read from them). `driven_ptr`/`driven_edge` is the CSR of the edges
-    driven since the previous fix. Times are epoch microseconds; `local_us` is the local wall
+    driven since the previous fix, `driven` the same as each fix's `driven_edge_ids` (for
+    events). Times are epoch microseconds; `local_us` is the local wall
     clock (rule time zone) in microseconds since the local epoch. `fleet` holds the other
     vehicles' current stops for the fleet-level parking rules, ``None`` when nobody supplies
     them (a single track checked alone). `memo` lets rules share what they derive alike from
@@ -293,6 +300,7 @@ class FixBatch:
     edge_id: np.ndarray
     driven_ptr: np.ndarray
     driven_edge: np.ndarray
+    driven: Sequence[tuple[int, ...]]
     hit_pos: np.ndarray
     hit_idx: np.ndarray
     zone_pos: np.ndarray
@@ -352,17 +360,13 @@ def restriction_event(
     rule_id: str, batch: FixBatch, pos: int, idx: int, *, fact: Text, **extra: Any
 ) -> RuleEvent:
     """An event at fix `pos` for a located restriction, with its id, schedule and legal basis."""
-    fix = batch.fixes[pos]
-    # A copy of the restriction's fields built once: the dataclass __init__ costs more.
-    event = object.__new__(RuleEvent)
-    event.__dict__.update(
-        batch.road.restriction_event_fields(rule_id, idx),
-        at=fix.fix_at,
+    return evolve(
+        batch.road.restriction_event_template(rule_id, idx),
+        at=batch.fixes[pos].fix_at,
         fact=fact,
-        edge_ids=fix.driven_edge_ids,
+        edge_ids=batch.driven[pos],
         **extra,
     )
-    return event
 
 
 @dataclass(frozen=True)
@@ -413,16 +417,15 @@ def locate_fleet(
     sizes = np.fromiter((len(part.fixes) for part in parts), np.int64, len(parts))
     bounds = np.zeros(len(parts) + 1, dtype=np.int64)
     np.cumsum(sizes, out=bounds[1:])
-    driven = [f.driven_edge_ids for f in fixes]
+    driven = list(map(_DRIVEN, fixes))
     counts = np.fromiter(map(len, driven), dtype=np.int64, count=n)
     driven_edge = np.fromiter(itertools.chain.from_iterable(driven), dtype=np.int64)
     driven_ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=driven_ptr[1:])
     at_us = np.fromiter(((f.fix_at - EPOCH) // US for f in fixes), np.int64, n)
-    x = np.fromiter((f.x for f in fixes), float, n)
-    y = np.fromiter((f.y for f in fixes), float, n)
+    x = np.fromiter(map(_X, fixes), float, n)
+    y = np.fromiter(map(_Y, fixes), float, n)
     zone_pos, zone_idx = restriction_index.zones_at(compiled, x, y)
-    zone_pos, zone_idx = _sorted_pairs(zone_pos, zone_idx, len(compiled))
     hit_pos, hit_idx = np.zeros(0, np.int64), np.zeros(0, np.int64)
     loaded = [part.vehicle.is_loaded for part in parts]
     if any(loaded) and len(compiled):
@@ -436,8 +439,8 @@ def locate_fleet(
         keep = restriction_index.in_force_at(compiled, idx, at_us[pos])
         hit_pos, hit_idx = _sorted_pairs(pos[keep], idx[keep], len(compiled))
     local = local_us(at_us, time_zone)
-    speed_kmh = np.fromiter((f.speed_kmh for f in fixes), float, n)
-    edge_id = np.fromiter((f.edge_id for f in fixes), np.int64, n)
+    speed_kmh = np.fromiter(map(_SPEED, fixes), float, n)
+    edge_id = np.fromiter(map(_EDGE, fixes), np.int64, n)
     hit_bounds = np.searchsorted(hit_pos, bounds).tolist()
     zone_bounds = np.searchsorted(zone_pos, bounds).tolist()
     edge_bounds = driven_ptr[bounds].tolist()
@@ -459,6 +462,7 @@ def locate_fleet(
                 edge_id=edge_id[a:b],
                 driven_ptr=driven_ptr[a : b + 1] - edge_bounds[k],
                 driven_edge=driven_edge[edge_bounds[k] : edge_bounds[k + 1]],
+                driven=driven[a:b],
                 hit_pos=hit_pos[h0:h1] - a,
                 hit_idx=hit_idx[h0:h1],
                 zone_pos=zone_pos[z0:z1] - a,
@@ -490,5 +494,5 @@ def _applicable_rows(
 
 def _sorted_pairs(pos: np.ndarray, idx: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Deduplicate (position, index) pairs, sorted by position then index."""
-    keys = np.unique(pos.astype(np.int64) * max(n, 1) + idx)
+    keys = unique_ints(pos.astype(np.int64) * max(n, 1) + idx)
     return keys // max(n, 1), keys % max(n, 1)

@@ -18,7 +18,7 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import shapely
@@ -26,6 +26,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from geodata import restriction_index
+from geodata.arrays import unique_ints
 from geodata.restrictions import RestrictionKind
 from transport.rules import parking
 from transport.rules.base import EPOCH, US
@@ -156,11 +157,10 @@ class FleetView:
         points = shapely.points(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
         if not len(self) or not len(points):
             return np.zeros(0, dtype=np.int64)
-        return np.unique(self.tree.query(points, "dwithin", distance_m)[1]).astype(np.int64)
+        return unique_ints(self.tree.query(points, "dwithin", distance_m)[1])
 
 
-@dataclass(frozen=True)
-class OwnStop:
+class OwnStop(NamedTuple):
     """The vehicle's own stop at one fix of a batch (it lasted `min_stop_s`)."""
 
     pos: int
@@ -174,14 +174,21 @@ class OwnStop:
 def follow_own_stops(
     state: ParkingState, batch: FixBatch, params: RuleParams
 ) -> tuple[ParkingState, list[OwnStop]]:
-    """Follow the vehicle's stop as the parking rule does (`parking.follow_stops`, computed once
-    per batch for all of them); return the state and the stop fixes."""
-    state, stops = parking.follow_stops(state, batch, params)
-    at_us = batch.at_us.tolist()
-    return state, [
-        OwnStop(pos, at_us[pos], at_us[pos] - round(dwell_s * 1e6), dwell_s, x, y)
-        for pos, dwell_s, x, y in stops
-    ]
+    """Follow the vehicle's stop as the parking rule does (`parking.follow_stops`); return the
+    state and the stop fixes, computed once per batch for all the fleet rules."""
+    key = ("own_stops", state, id(params))
+    kept = batch.memo.get(key)
+    if kept is None:
+        state, stops = parking.follow_stops(state, batch, params)
+        at_us = batch.at_us.tolist()
+        kept = batch.memo[key] = (
+            state,
+            [
+                OwnStop(pos, at_us[pos], at_us[pos] - round(dwell_s * 1e6), dwell_s, x, y)
+                for pos, dwell_s, x, y in stops
+            ],
+        )
+    return kept
 
 
 def lots_at(road: RoadContext, x: np.ndarray, y: np.ndarray) -> list[list[int]]:

@@ -22,6 +22,7 @@ import shapely
 
 from geodata import restriction_index
 from geodata.restrictions import RestrictionKind
+from transport.frozen import evolve
 from transport.rules.base import EPOCH, US, RuleEvent, RuleSpec, Text, restriction_event
 
 if TYPE_CHECKING:
@@ -166,39 +167,37 @@ def _lot_events(
         pairs = lots_of.get(pos)
         if not pairs:
             if dwell_s > params.parking.max_stop_outside_lot_s:
-                where = Text("未在指定停车场", "outside any designated lot")
-                events.append(_event(batch, pos, "outside_lot", dwell_s, where, "warning"))
+                events.append(_event(batch, pos, "outside_lot", dwell_s, _OUTSIDE_LOTS, "warning"))
             continue
         for k in pairs:
             idx = int(lot_idx[k])
             p = compiled.restrictions[idx].properties
-            faults = [
-                (
-                    "admits",
-                    not admits[idx] and batch.vehicle.is_loaded,
-                    Text("停车场不接收该货物", "lot does not admit this load"),
-                ),
-                ("closed", not is_open[k], Text("停车场未开放", "lot is closed")),
-                (
-                    "bay",
-                    batch.vehicle.is_loaded and _is_outside_bays(compiled, idx, ax, ay),
-                    Text("未停在危险货物专用车位", "outside the hazmat bays"),
-                ),
-                (
-                    "stay",
-                    p.max_dwell_min is not None and dwell_s > p.max_dwell_min * 60.0,
-                    Text(
-                        f"超过最长停放 {p.max_dwell_min:g} 分钟",
-                        f"over the {p.max_dwell_min:g} min stay",
-                    ),
-                ),
-            ]
-            for what, is_fault, text in faults:
+            faults = (
+                ("admits", not admits[idx] and batch.vehicle.is_loaded),
+                ("closed", not is_open[k]),
+                ("bay", batch.vehicle.is_loaded and _is_outside_bays(compiled, idx, ax, ay)),
+                ("stay", p.max_dwell_min is not None and dwell_s > p.max_dwell_min * 60.0),
+            )
+            for what, is_fault in faults:
                 if is_fault:
+                    text = _LOT_FAULTS.get(what) or _stay_text(p.max_dwell_min)
                     fact = Text(f"{p.name.zh}：{text.zh}", f"{p.name.en}: {text.en}")
                     event = restriction_event(RULE_ID, batch, pos, idx, fact=fact, value=dwell_s)
                     events.append(_rekey(event, f"lot_{what}:{p.id}"))
     return out
+
+
+_OUTSIDE_LOTS = Text("未在指定停车场", "outside any designated lot")
+_LOT_FAULTS = {
+    "admits": Text("停车场不接收该货物", "lot does not admit this load"),
+    "closed": Text("停车场未开放", "lot is closed"),
+    "bay": Text("未停在危险货物专用车位", "outside the hazmat bays"),
+}
+
+
+def _stay_text(max_dwell_min: float | None) -> Text:
+    """The fault of staying in a lot longer than it allows."""
+    return Text(f"超过最长停放 {max_dwell_min:g} 分钟", f"over the {max_dwell_min:g} min stay")
 
 
 def _is_outside_bays(compiled: CompiledRestrictions, idx: int, x: float, y: float) -> bool:
@@ -209,7 +208,7 @@ def _is_outside_bays(compiled: CompiledRestrictions, idx: int, x: float, y: floa
 
 def _rekey(event: RuleEvent, key: str) -> RuleEvent:
     """The same event under another key."""
-    return RuleEvent(**{**event.__dict__, "key": key})
+    return evolve(event, key=key)
 
 
 def step(

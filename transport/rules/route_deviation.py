@@ -72,7 +72,7 @@ def _event(batch: FixBatch, pos: int, lasted_s: float, distance_m: float) -> Rul
             f"Off the approved route for {lasted_s:.0f} s, {distance_m:.0f} m from the corridor",
         ),
         legal_basis=_LEGAL_BASIS,
-        edge_ids=fix.driven_edge_ids,
+        edge_ids=batch.driven[pos],
         value=distance_m,
     )
 

@@ -58,17 +58,21 @@ def step(
     is_over = speed > limit + params.speed.tolerance_kmh  # False where unmatched (NaN)
     since_us = None if state.over_since is None else (state.over_since - EPOCH) // US
     peak, events = state.peak_kmh, []
-    # Unmatched fixes keep the state; matched ones under the limit reset it.
-    for pos in np.flatnonzero((batch.edge_id >= 0) | is_over).tolist():
-        if not is_over[pos]:
-            since_us, peak = None, 0.0
-            continue
+    # Unmatched fixes keep the state; matched ones under the limit reset it: count the resets
+    # and visit only the fixes over the limit.
+    resets = np.cumsum((batch.edge_id >= 0) & ~is_over).tolist()
+    seen_resets = 0
+    for pos in np.flatnonzero(is_over).tolist():
+        if resets[pos] > seen_resets:
+            since_us, peak, seen_resets = None, 0.0, resets[pos]
         at_us = int(batch.at_us[pos])
         since_us = at_us if since_us is None else since_us
         peak = max(peak, float(speed[pos]))
         lasted_s = (at_us - since_us) / 1e6
         if lasted_s >= params.speed.min_duration_s:
             events.append((pos, _event(batch, pos, lasted_s, float(limit[pos]))))
+    if resets and resets[-1] > seen_resets:
+        since_us, peak = None, 0.0
     since = None if since_us is None else EPOCH + since_us * US
     return SpeedState(over_since=since, peak_kmh=peak), events
 
@@ -87,7 +91,7 @@ def _event(batch: FixBatch, pos: int, lasted_s: float, limit: float) -> RuleEven
             f"Over the limit for {lasted_s:.0f} s: {speed:.0f} km/h, limit {limit:.0f} km/h",
         ),
         legal_basis=_LEGAL_BASIS,
-        edge_ids=fix.driven_edge_ids,
+        edge_ids=batch.driven[pos],
         value=speed,
         limit=limit,
     )
