@@ -279,13 +279,15 @@ class FixBatch:
     with the restrictions in force that apply to the load and do not exempt it, on the edges
     driven since the previous fix or covering the fix (sorted by position, then index);
     `zone_pos`/`zone_idx` pair each fix with every zone covering it whatever its schedule or
-    cargo (parking lots are read from them). `driven_ptr`/`driven_edge` is the CSR of the edges
-    driven since the previous fix, `driven` the same as each fix's `driven_edge_ids` (for
-    events). Times are epoch microseconds; `local_us` is the local wall
-    clock (rule time zone) in microseconds since the local epoch. `fleet` holds the other
-    vehicles' current stops for the fleet-level parking rules, ``None`` when nobody supplies
-    them (a single track checked alone). `memo` lets rules share what they derive alike from
-    the batch (the fleet rules' stop following).
+    cargo (parking lots are read from them); `on_pos`/`on_idx` with the restrictions that apply
+    to the load on the fix's own edge or covering it, whatever the time (sorted likewise).
+    `step_m` is the distance from the vehicle's fix before (0 for its first fix ever).
+    `driven_ptr`/`driven_edge` is the CSR of the edges driven since the previous fix, `driven`
+    the same as each fix's `driven_edge_ids` (for events). Times are epoch microseconds;
+    `local_us` is the local wall clock (rule time zone) in microseconds since the local epoch.
+    `fleet` holds the other vehicles' current stops for the fleet-level parking rules, ``None``
+    when nobody supplies them (a single track checked alone). `memo` lets rules share what
+    they derive alike from the batch (the fleet rules' stop following).
     """
 
     fixes: tuple[MatchedFix, ...]
@@ -301,8 +303,11 @@ class FixBatch:
     driven_ptr: np.ndarray
     driven_edge: np.ndarray
     driven: Sequence[tuple[int, ...]]
+    step_m: np.ndarray
     hit_pos: np.ndarray
     hit_idx: np.ndarray
+    on_pos: np.ndarray
+    on_idx: np.ndarray
     zone_pos: np.ndarray
     zone_idx: np.ndarray
     fleet: FleetView | None = None
@@ -426,22 +431,38 @@ def locate_fleet(
     x = np.fromiter(map(_X, fixes), float, n)
     y = np.fromiter(map(_Y, fixes), float, n)
     zone_pos, zone_idx = restriction_index.zones_at(compiled, x, y)
+    edge_id = np.fromiter(map(_EDGE, fixes), np.int64, n)
     hit_pos, hit_idx = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    on_pos, on_idx = hit_pos, hit_idx
     loaded = [part.vehicle.is_loaded for part in parts]
     if any(loaded) and len(compiled):
+        row_of_part, rows = _applicable_rows(compiled, parts, loaded)
+        row_of_fix = np.repeat(row_of_part, sizes)
         edge_pos, path_idx = restriction_index.path_restrictions(compiled, driven_edge)
         fix_of_edge = np.repeat(np.arange(n), counts)
-        pos = np.concatenate([fix_of_edge[edge_pos], zone_pos])
-        idx = np.concatenate([path_idx, zone_idx])
-        row_of_part, rows = _applicable_rows(compiled, parts, loaded)
-        keep = np.flatnonzero(rows[np.repeat(row_of_part, sizes)[pos], idx])
-        pos, idx = pos[keep], idx[keep]
+        pos, idx = _applicable(
+            rows,
+            row_of_fix,
+            np.concatenate([fix_of_edge[edge_pos], zone_pos]),
+            np.concatenate([path_idx, zone_idx]),
+        )
         keep = restriction_index.in_force_at(compiled, idx, at_us[pos])
         hit_pos, hit_idx = _sorted_pairs(pos[keep], idx[keep], len(compiled))
+        own_pos, own_idx = restriction_index.path_restrictions(compiled, edge_id)
+        on_pos, on_idx = _sorted_pairs(
+            *_applicable(
+                rows,
+                row_of_fix,
+                np.concatenate([own_pos, zone_pos]),
+                np.concatenate([own_idx, zone_idx]),
+            ),
+            len(compiled),
+        )
     local = local_us(at_us, time_zone)
     speed_kmh = np.fromiter(map(_SPEED, fixes), float, n)
-    edge_id = np.fromiter(map(_EDGE, fixes), np.int64, n)
+    step_m = _step_m(parts, sizes, bounds, x, y)
     hit_bounds = np.searchsorted(hit_pos, bounds).tolist()
+    on_bounds = np.searchsorted(on_pos, bounds).tolist()
     zone_bounds = np.searchsorted(zone_pos, bounds).tolist()
     edge_bounds = driven_ptr[bounds].tolist()
     batches = []
@@ -463,8 +484,11 @@ def locate_fleet(
                 driven_ptr=driven_ptr[a : b + 1] - edge_bounds[k],
                 driven_edge=driven_edge[edge_bounds[k] : edge_bounds[k + 1]],
                 driven=driven[a:b],
+                step_m=step_m[a:b],
                 hit_pos=hit_pos[h0:h1] - a,
                 hit_idx=hit_idx[h0:h1],
+                on_pos=on_pos[on_bounds[k] : on_bounds[k + 1]] - a,
+                on_idx=on_idx[on_bounds[k] : on_bounds[k + 1]],
                 zone_pos=zone_pos[z0:z1] - a,
                 zone_idx=zone_idx[z0:z1],
                 fleet=fleet,
@@ -490,6 +514,32 @@ def _applicable_rows(
             masks.append(applies & ~exempt)
         row_of_part[k] = row
     return row_of_part, np.stack(masks)
+
+
+def _applicable(
+    rows: np.ndarray, row_of_fix: np.ndarray, pos: np.ndarray, idx: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the (fix position, restriction index) pairs whose restriction applies to the load of
+    the fix's vehicle (`_applicable_rows`)."""
+    keep = np.flatnonzero(rows[row_of_fix[pos], idx])
+    return pos[keep], idx[keep]
+
+
+def _step_m(
+    parts: Sequence[VehicleFixes],
+    sizes: np.ndarray,
+    bounds: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+) -> np.ndarray:
+    """Metres from each fix to its vehicle's fix before it (0 for a vehicle's first fix ever)."""
+    before_x, before_y = np.empty_like(x), np.empty_like(y)
+    before_x[1:], before_y[1:] = x[:-1], y[:-1]
+    firsts = [part.previous or part.fixes[0] for part in parts if part.fixes]
+    starts = bounds[:-1][sizes > 0]
+    before_x[starts] = [f.x for f in firsts]
+    before_y[starts] = [f.y for f in firsts]
+    return np.hypot(x - before_x, y - before_y)
 
 
 def _sorted_pairs(pos: np.ndarray, idx: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

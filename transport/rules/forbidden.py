@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from geodata import restriction_index
 from geodata.arrays import unique_ints
 from geodata.restrictions import RestrictionKind
 from transport.rules.base import EPOCH, US, RuleEvent, RuleSpec, Text, restriction_event
@@ -123,7 +122,7 @@ def step(
     # On it but never in force in this batch: at most a pending grace, found without a scan.
     hit_set = unique_ints(hit_idx)
     waiting = idle_idx[~_member(idle_idx, hit_set) & ~_member(idle_idx, carried_idx)]
-    followed = np.union1d(idle_idx[~_member(idle_idx, waiting)], carried_idx)
+    followed = unique_ints(np.concatenate([idle_idx[~_member(idle_idx, waiting)], carried_idx]))
     plain = ~_member(hit_idx, followed)
     events = [
         (pos, idx, _entered(batch, pos, idx))
@@ -180,16 +179,10 @@ def _distinct_sorted(values: np.ndarray) -> np.ndarray:
 
 
 def _on_pairs(batch: FixBatch) -> tuple[np.ndarray, np.ndarray]:
-    """(position, index) pairs, sorted: applicable restrictions each fix's edge or point is on."""
-    road, compiled = batch.road, batch.road.compiled
-    if not batch.vehicle.is_loaded or not len(compiled) or not len(batch):
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    edge_pos, edge_idx = restriction_index.path_restrictions(compiled, batch.edge_id)
-    pos = np.concatenate([edge_pos, batch.zone_pos])
-    idx = np.concatenate([edge_idx, batch.zone_idx])
-    applies, exempt = restriction_index.applies_mask(compiled, batch.vehicle.cargo_key)
-    keep = road.is_kind(KINDS)[idx] & applies[idx] & ~exempt[idx]
-    keys = unique_ints(idx[keep] * len(batch) + pos[keep])
+    """(position, index) pairs sorted by index, then position: the restrictions of these kinds
+    each fix's edge or point is on, applying to the load, whatever the time."""
+    keep = batch.road.is_kind(KINDS)[batch.on_idx]
+    keys = np.sort(batch.on_idx[keep] * len(batch) + batch.on_pos[keep])
     return keys % len(batch), keys // len(batch)
 
 
@@ -200,10 +193,7 @@ def _index_of(road: RoadContext) -> dict[str, int]:
 
 def _odometer_m(batch: FixBatch, params: RuleParams) -> np.ndarray:
     """Distance driven up to each fix since the previous batch, counted only while moving."""
-    first = batch.previous or batch.fixes[0]
-    dx = np.diff(batch.x, prepend=first.x)
-    dy = np.diff(batch.y, prepend=first.y)
-    return np.cumsum(np.hypot(dx, dy) * (batch.speed_kmh > params.stop_speed_kmh))
+    return np.cumsum(batch.step_m * (batch.speed_kmh > params.stop_speed_kmh))
 
 
 def _follow_one(

@@ -190,9 +190,18 @@ def test_locate_fleet_gives_each_vehicle_its_own_located_batch(fleet: Any) -> No
     parts.insert(5, VehicleFixes((), None, empty))
     located = locate_fleet(parts, road, time_zone="Asia/Shanghai")
     assert any(len(b.hit_pos) for b in located)  # the comparison covers restriction hits
+    assert any(len(b.on_pos) for b in located)
     for part, got in zip(parts, located, strict=True):
         alone = locate(part.fixes, part.previous, part.vehicle, road, time_zone="Asia/Shanghai")
         for name in ("at_us", "local_us", "x", "y", "speed_kmh", "edge_id", "driven_ptr",
-                     "driven_edge", "hit_pos", "hit_idx", "zone_pos", "zone_idx"):  # fmt: skip
+                     "driven_edge", "step_m", "hit_pos", "hit_idx", "zone_pos", "zone_idx",
+                     "on_pos", "on_idx"):  # fmt: skip
             np.testing.assert_array_equal(getattr(got, name), getattr(alone, name), err_msg=name)
         assert (got.fixes, got.previous, got.vehicle) == (part.fixes, part.previous, part.vehicle)
+        assert list(got.driven) == [f.driven_edge_ids for f in part.fixes]
+        if part.fixes:
+            first = part.previous or part.fixes[0]
+            expected_m = np.hypot(np.diff(got.x, prepend=first.x), np.diff(got.y, prepend=first.y))
+            np.testing.assert_allclose(got.step_m, expected_m)
+        if not part.vehicle.is_loaded:
+            assert not len(got.on_pos)
