@@ -26,7 +26,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from geodata import restriction_index
-from geodata.arrays import unique_ints
+from geodata.arrays import concatenated_ranges, unique_ints
 from geodata.restrictions import RestrictionKind
 from transport.rules import parking
 from transport.rules.base import EPOCH, US
@@ -104,16 +104,26 @@ class FleetView:
         self._by_lot = {lot: np.array(ks, dtype=np.int64) for lot, ks in by_lot.items()}
         self._groups: dict[float, np.ndarray] = {}
         self._group_sizes: dict[float, np.ndarray] = {}
+        self._members: dict[float, tuple[np.ndarray, np.ndarray]] = {}
 
     def __len__(self) -> int:
         return len(self.stops)
 
-    def current(self, at_us: int, *, max_age_s: float, other_than: str) -> np.ndarray:
-        """Tell for each stop whether it counts at `at_us` for another vehicle than `other_than`."""
+    def current(
+        self,
+        at_us: int,
+        *,
+        max_age_s: float,
+        other_than: str,
+        positions: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Tell for each stop (or each of `positions`) whether it counts at `at_us` for another
+        vehicle than `other_than`."""
+        take = slice(None) if positions is None else positions
         return (
-            (self.since_us <= at_us)
-            & (self.seen_us >= at_us - int(max_age_s * 1e6))
-            & (self.vehicle_ids != other_than)
+            (self.since_us[take] <= at_us)
+            & (self.seen_us[take] >= at_us - int(max_age_s * 1e6))
+            & (self.vehicle_ids[take] != other_than)
         )
 
     def arrived_before(self, since_us: int, vehicle_id: str) -> np.ndarray:
@@ -147,6 +157,18 @@ class FleetView:
             labels = self.waiting_groups(radius_m)
             sizes = self._group_sizes[radius_m] = np.bincount(labels[labels >= 0])
         return sizes
+
+    def group_members(self, radius_m: float, groups: np.ndarray) -> np.ndarray:
+        """Positions of the stops in the `waiting_groups` of these labels (a CSR by label,
+        built once per snapshot and radius)."""
+        csr = self._members.get(radius_m)
+        if csr is None:
+            labels, sizes = self.waiting_groups(radius_m), self.waiting_group_sizes(radius_m)
+            order = np.argsort(labels, kind="stable")[len(labels) - int(sizes.sum()) :]
+            csr = self._members[radius_m] = (order, np.concatenate([[0], np.cumsum(sizes)]))
+        order, ptr = csr
+        groups = np.asarray(groups, dtype=np.int64)
+        return order[concatenated_ranges(ptr[groups], ptr[groups + 1] - ptr[groups])]
 
     def in_lot(self, lot_id: str) -> np.ndarray:
         """Positions of the stops standing in a lot."""

@@ -20,6 +20,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
+from geodata.arrays import unique_ints
 from transport.rules import fleet_view
 from transport.rules.base import RuleEvent, RuleSpec, Text
 from transport.rules.parking import ParkingState
@@ -110,23 +111,33 @@ def find_waiting_clusters(
 
 
 def cluster_members(
-    fleet: FleetView, near: np.ndarray, counted: np.ndarray, *, radius_m: float
+    fleet: FleetView,
+    near: np.ndarray,
+    *,
+    at_us: int,
+    max_age_s: float,
+    other_than: str,
+    radius_m: float,
 ) -> np.ndarray:
-    """Positions of the counted fleet stops linked to a point, given the stops `near` it
-    (within `radius_m`).
+    """Positions of the fleet stops that count at `at_us` for vehicle `other_than` and are
+    linked to a point, given the stops `near` it (within `radius_m`).
 
     Single linkage, as `find_waiting_clusters`: the links among the fleet's loaded stops
     outside lots are found once per snapshot (`FleetView.waiting_groups`); a point joins the
-    groups of the stops within the radius of it, and the counted members of those groups are
-    returned. A stop that does not count at this moment may still link two groups (it was
-    withdrawn or went stale since the snapshot): a rare, short-lived overcount.
+    groups of the counting stops within the radius of it, and the counting members of those
+    groups are returned. Only the members of the groups near the point are looked at. A stop
+    that does not count at this moment may still link two groups (it was withdrawn or went
+    stale since the snapshot): a rare, short-lived overcount.
     """
     labels = fleet.waiting_groups(radius_m)
-    touched = np.unique(labels[near[counted[near]]])
-    touched = touched[touched >= 0]
-    if not touched.size:
-        return np.zeros(0, dtype=np.int64)
-    return np.flatnonzero(counted & np.isin(labels, touched))
+    near = near[labels[near] >= 0]
+    candidates = fleet.group_members(radius_m, unique_ints(labels[near]))
+    counted = np.zeros(len(fleet), dtype=bool)
+    counted[candidates] = fleet.current(
+        at_us, max_age_s=max_age_s, other_than=other_than, positions=candidates
+    )
+    members = fleet.group_members(radius_m, unique_ints(labels[near[counted[near]]]))
+    return members[counted[members]]
 
 
 def step(
@@ -153,12 +164,14 @@ def step(
     labels, group_sizes = fleet.waiting_groups(radius_m), fleet.waiting_group_sizes(radius_m)
     for stop in outside:
         near = fleet.within(np.array([stop.x]), np.array([stop.y]), radius_m)
-        groups = np.unique(labels[near])
+        groups = unique_ints(labels[near])
         if 1 + group_sizes[groups[groups >= 0]].sum() < p.cluster_min_vehicles:
-            continue  # too few waiting nearby even if all counted: skip the fleet-wide mask
-        counted = fleet.current(stop.at_us, max_age_s=p.fleet_stop_max_age_s, other_than=vehicle_id)
-        counted &= fleet.is_loaded & ~fleet.is_in_lot
-        size = 1 + len(cluster_members(fleet, near, counted, radius_m=radius_m))
+            continue  # too few waiting nearby even if all counted
+        members = cluster_members(
+            fleet, near, at_us=stop.at_us, max_age_s=p.fleet_stop_max_age_s,
+            other_than=vehicle_id, radius_m=radius_m,
+        )  # fmt: skip
+        size = 1 + len(members)
         if size < p.cluster_min_vehicles:
             continue
         fix = batch.fixes[stop.pos]
