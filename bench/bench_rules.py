@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import platform
+import subprocess
 import time
 import tracemalloc
 from pathlib import Path
@@ -158,6 +160,17 @@ def time_rules(
     return best, sum(len(s) for s in streams)
 
 
+def instrument_one_repeat(road: RoadContext, streams: list[list[Any]], *, per_fix: bool) -> None:
+    """Under ``valgrind --tool=callgrind --instr-atstart=no``: one warm-up repeat, then one
+    repeat with instrumentation on; print the fix count for the caller."""
+    time_rules(road, streams, repeats=1, per_fix=per_fix)
+    control = ["callgrind_control", "--instr=on", str(os.getpid())]
+    subprocess.run(control, check=True, capture_output=True)
+    _, fixes = time_rules(road, streams, repeats=1, per_fix=per_fix)
+    subprocess.run([*control[:1], "--instr=off", *control[2:]], check=True, capture_output=True)
+    print(json.dumps({"fixes": fixes}))
+
+
 def main() -> None:
     """Run the benchmark, print a table, write the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -166,6 +179,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--per-fix", action="store_true", help="time `Monitor.process` per fix")
     parser.add_argument("--no-write", action="store_true", help="do not write the results file")
+    parser.add_argument(
+        "--callgrind",
+        action="store_true",
+        help="run one warm repeat with callgrind instrumentation on (bench_instructions.py)",
+    )
     args = parser.parse_args()
     network = sources.load_network(SHENZHEN)
     layer = generate_layer(network, args.restrictions)
@@ -177,6 +195,9 @@ def main() -> None:
     tracemalloc.stop()
     road = RoadContext.from_network(network, compiled)
     streams = matched_streams(network, args.trips, seed=808)
+    if args.callgrind:
+        instrument_one_repeat(road, streams, per_fix=args.per_fix)
+        return
     loop_s = reference_loop_s()
     seconds, fixes = time_rules(road, streams, repeats=args.repeats, per_fix=args.per_fix)
     record = {
