@@ -137,6 +137,28 @@ def _assert_evidence_of_every_fix(alert: lifecycle.Alert, violating_at: list[flo
     assert ev.edge_ids == tuple(dict.fromkeys(e for s in seen for e in (7, int(s) // 30 % 5)))
 
 
+def _batched_as_fix_by_fix(steps, sizes, params):
+    """Feed `steps` in batches of `sizes` (then the rest) and fix by fix; check that both give
+    the same changes (updates coalesced per batch) and the same tracks in the same order after
+    every batch; return the changes and the state."""
+    state = many_state = lifecycle.LifecycleState()
+    expected: list[lifecycle.AlertEvent] = []
+    got: list[lifecycle.AlertEvent] = []
+    start = 0
+    for size in [*sizes, len(steps)]:
+        batch, start = steps[start : start + size], start + size
+        per_fix = []
+        for fix, events in batch:
+            state, out = lifecycle.step(state, fix, events, params)
+            per_fix += out
+        expected += as_one_batch(per_fix)
+        many_state, out = lifecycle.step_many(many_state, batch, params)
+        got += out
+        assert list(many_state.tracks.items()) == list(state.tracks.items())
+    assert got == expected
+    return got, many_state
+
+
 @given(
     timeline=st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9)), min_size=1, max_size=150),
     sizes=st.lists(st.integers(1, 60), min_size=1, max_size=10),
@@ -154,21 +176,7 @@ def test_any_batching_gives_the_closings_and_state_of_fix_by_fix(
         for i, draws in enumerate(timeline)
     ]
     params = lifecycle.LifecycleParams(open_after_s_by_rule={"forbidden_entry": 30.0})
-    state = many_state = lifecycle.LifecycleState()
-    expected: list[lifecycle.AlertEvent] = []
-    got: list[lifecycle.AlertEvent] = []
-    start = 0
-    for size in [*sizes, len(steps)]:
-        batch, start = steps[start : start + size], start + size
-        per_fix = []
-        for fix, events in batch:
-            state, out = lifecycle.step(state, fix, events, params)
-            per_fix += out
-        expected += as_one_batch(per_fix)
-        many_state, out = lifecycle.step_many(many_state, batch, params)
-        got += out
-    assert got == expected
-    assert many_state == state
+    got, many_state = _batched_as_fix_by_fix(steps, sizes, params)
     for closed in [*got, *lifecycle.close_all(many_state)[1]]:
         if closed.change is lifecycle.AlertChange.CLOSED:
             violating_at = [
@@ -212,21 +220,7 @@ def test_irregular_fixes_and_any_hysteresis_batch_as_fix_by_fix_in_the_same_orde
     for gap, keys in timeline:
         s += gap
         steps.append((_fix(s), tuple(_event(s, key) for key in keys)))
-    state = many_state = lifecycle.LifecycleState()
-    expected: list[lifecycle.AlertEvent] = []
-    got: list[lifecycle.AlertEvent] = []
-    start = 0
-    for size in [*sizes, len(steps)]:
-        batch, start = steps[start : start + size], start + size
-        per_fix = []
-        for fix, events in batch:
-            state, out = lifecycle.step(state, fix, events, params)
-            per_fix += out
-        expected += as_one_batch(per_fix)
-        many_state, out = lifecycle.step_many(many_state, batch, params)
-        got += out
-        assert list(many_state.tracks.items()) == list(state.tracks.items())  # order too
-    assert got == expected
+    got, many_state = _batched_as_fix_by_fix(steps, sizes, params)
     reference_changes, reference_tracks = _reference(steps, params)
     assert [
         (c.change.value, c.alert.key, c.alert.started_at, c.alert.ended_at)
