@@ -149,41 +149,52 @@ def _to_alert(row: models.AlertRow) -> StoredAlert:
     )
 
 
-def _waybill_of(session: Session, alert: Alert, ref: VehicleRef) -> int | None:
-    """Return the registry waybill of an alert: the one it names, else the vehicle's active one.
+def _waybills_of(
+    session: Session, alerts: Sequence[tuple[Alert, VehicleRef]]
+) -> dict[str, int | None]:
+    """Return the registry waybill of each alert by alert id: the one it names (of its
+    carrier), else the vehicle's active one; none for an unregistered vehicle.
 
-    Reads the id alone: a new alert costs one indexed lookup, not a loaded waybill.
+    Two queries for a whole batch, reading ids alone (one active waybill per vehicle).
     """
-    if ref.carrier_id is None or ref.vehicle_id is None:
-        return None
     table = models.WaybillRow
-    if alert.waybill_id is not None and alert.waybill_id.isdigit():
-        named = session.scalar(
-            select(table.id).where(
-                table.id == int(alert.waybill_id), table.carrier_id == ref.carrier_id
+    known = [(a, r) for a, r in alerts if r.carrier_id is not None and r.vehicle_id is not None]
+    named_ids = {int(a.waybill_id) for a, _ in known if a.waybill_id and a.waybill_id.isdigit()}
+    named: dict[int, int] = {}
+    if named_ids:
+        query = select(table.id, table.carrier_id).where(table.id.in_(named_ids))
+        named = {waybill_id: carrier_id for waybill_id, carrier_id in session.execute(query)}
+    active: dict[tuple[int | None, int | None], int] = {}
+    vehicles = {r.vehicle_id for _, r in known}
+    if vehicles:
+        running = (
+            select(table.id, table.vehicle_id, table.carrier_id)
+            .where(
+                table.vehicle_id.in_(vehicles),
+                table.state.in_([state.value for state in ACTIVE_STATES]),
             )
+            .order_by(table.id)
         )
-        if named is not None:
-            return named
-    return session.scalar(
-        select(table.id)
-        .where(
-            table.vehicle_id == ref.vehicle_id,
-            table.carrier_id == ref.carrier_id,
-            table.state.in_([state.value for state in ACTIVE_STATES]),
-        )
-        .limit(1)
-    )
+        for waybill_id, vehicle_id, carrier_id in session.execute(running):
+            active.setdefault((vehicle_id, carrier_id), waybill_id)
+    found: dict[str, int | None] = {alert.alert_id: None for alert, _ in alerts}
+    for alert, ref in known:
+        name = int(alert.waybill_id) if alert.waybill_id and alert.waybill_id.isdigit() else None
+        if name is not None and named.get(name) == ref.carrier_id:
+            found[alert.alert_id] = name
+        else:
+            found[alert.alert_id] = active.get((ref.vehicle_id, ref.carrier_id))
+    return found
 
 
-def _new_row(session: Session, alert: Alert, ref: VehicleRef) -> models.AlertRow:
+def _new_row(alert: Alert, ref: VehicleRef, waybill_id: int | None) -> models.AlertRow:
     """Return a new alert row for a lifecycle alert (not yet added)."""
     return models.AlertRow(
         alert_key=alert.alert_id,
         vehicle_key=alert.vehicle_id,
         vehicle_id=ref.vehicle_id,
         carrier_id=ref.carrier_id,
-        waybill_id=_waybill_of(session, alert, ref),
+        waybill_id=waybill_id,
         rule_id=alert.rule_id,
         condition_key=alert.key[:200],
         severity=alert.severity,
@@ -231,19 +242,22 @@ def _store_together(
     events: Sequence[AlertEvent],
     rows: dict[str, models.AlertRow],
     refs: Mapping[str, VehicleRef],
+    waybills: Mapping[str, int | None],
     road_geometry: RoadGeometry | None,
 ) -> None:
     """Bring every row up to its events in memory, then write them in two flushes.
 
-    `rows` holds the stored rows by alert key and receives the new ones.
+    `rows` holds the stored rows by alert key and receives the new ones; `waybills` gives the
+    waybill of each alert (`_waybills_of`).
     """
     history: list[tuple[models.AlertRow, models.AlertActionRow]] = []
-    with session.no_autoflush:  # the waybill lookups must not write the new rows one by one
+    with session.no_autoflush:
         for event in events:
             key = event.alert.alert_id
             row = rows.get(key)
             if row is None:
-                row = rows[key] = _new_row(session, event.alert, refs[event.alert.vehicle_id])
+                alert = event.alert
+                row = rows[key] = _new_row(alert, refs[alert.vehicle_id], waybills[key])
                 opened = _history(AlertAction.OPENED, SYSTEM_ACTOR, None, row.started_at)
                 history.append((row, opened))
                 session.add(row)
@@ -260,12 +274,13 @@ def _store_one(
     event: AlertEvent,
     row: models.AlertRow | None,
     ref: VehicleRef,
+    waybill_id: int | None,
     road_geometry: RoadGeometry | None,
 ) -> models.AlertRow:
     """Create or update the row of one event, with its history, in a savepoint."""
     opened = row is None
     if row is None:
-        row = _new_row(session, event.alert, ref)
+        row = _new_row(event.alert, ref, waybill_id)
     entries = _apply(row, event, road_geometry)
     with session.begin_nested():
         session.add(row)
@@ -317,6 +332,8 @@ def record_alert_events(
         return []
     refs = resolve_vehicle_keys(session, {e.alert.vehicle_id for e in events})
     keys = {e.alert.alert_id for e in events}
+    firsts = {e.alert.alert_id: e.alert for e in reversed(events)}.values()
+    waybills = _waybills_of(session, [(a, refs[a.vehicle_id]) for a in firsts])
     rows = {
         row.alert_key: row
         for row in session.scalars(
@@ -325,7 +342,7 @@ def record_alert_events(
     }
     try:
         with session.begin_nested():
-            _store_together(session, events, rows, refs, road_geometry)
+            _store_together(session, events, rows, refs, waybills, road_geometry)
     except IntegrityError:  # another writer created one of them meanwhile: one by one
         rows = {
             row.alert_key: row
@@ -336,12 +353,14 @@ def record_alert_events(
         for event in events:
             key, ref = event.alert.alert_id, refs[event.alert.vehicle_id]
             try:
-                rows[key] = _store_one(session, event, rows.get(key), ref, road_geometry)
+                rows[key] = _store_one(
+                    session, event, rows.get(key), ref, waybills[key], road_geometry
+                )
             except IntegrityError:
                 existing = session.scalars(
                     select(models.AlertRow).where(models.AlertRow.alert_key == key)
                 ).one()
-                rows[key] = _store_one(session, event, existing, ref, road_geometry)
+                rows[key] = _store_one(session, event, existing, ref, waybills[key], road_geometry)
     return [_to_alert(rows[key]) for key in dict.fromkeys(e.alert.alert_id for e in events)]
 
 

@@ -114,6 +114,15 @@ def test_alert_belongs_to_the_waybill_it_names_else_the_active_one(
     assert stored_for(str(next_trip)) == next_trip
     assert stored_for("999999") == active
     assert stored_for(None) == active
+    # The same answers for a batch mixing them, with an unregistered vehicle's alert.
+    mixed = [
+        alert_events.opened(plate, waybill_id=str(next_trip)),
+        alert_events.opened("粤B_UNKNOWN", waybill_id=str(next_trip)),
+        alert_events.opened(plate, waybill_id="999999"),
+        alert_events.opened(plate),
+    ]
+    stored = alerts.record_alert_events(session, mixed, all_carriers=True)
+    assert [a.waybill_id for a in stored] == [next_trip, None, active, active]
 
 
 def test_unregistered_vehicle_alert_is_police_only(session: Session, stored_fleet: Fleet) -> None:
