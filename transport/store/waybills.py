@@ -109,6 +109,9 @@ def _reference_reasons(session: Session, waybill: Waybill, carrier_id: int) -> l
     return reasons
 
 
+NUMBER_DRAWS = 5  # tries for a free system-drawn waybill number
+
+
 def _new_number(waybill: Waybill, carrier_id: int) -> str:
     """Return a waybill number: carrier, planned departure date (UTC), random suffix."""
     day = waybill.planned_departure_at.strftime("%Y%m%d")
@@ -163,18 +166,25 @@ def create_waybill(
         lines = ()
     if reasons:
         raise WaybillError(reasons)
-    number = waybill.number or _new_number(waybill, carrier_id)
-    row = _row_of(waybill, number, lines)
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-            session.add(_event_row(row.id, "create", "", WaybillState.DRAFT, "system"))
-    except IntegrityError as err:
-        reason = Reason(
-            "number", "duplicate", f"waybill {number} exists", f"运单号 {number} 已存在"
-        )
-        raise ConflictError([reason]) from err
+    # A number the system draws may meet one drawn before (24 random bits per carrier and
+    # day): draw again. A number the caller gave is theirs: a clash is a conflict.
+    attempts = 1 if waybill.number else NUMBER_DRAWS
+    for attempt in range(attempts):
+        number = waybill.number or _new_number(waybill, carrier_id)
+        row = _row_of(waybill, number, lines)
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+                session.add(_event_row(row.id, "create", "", WaybillState.DRAFT, "system"))
+            break
+        except IntegrityError as err:
+            if attempt == attempts - 1:
+                reason = Reason(
+                    "number", "duplicate", f"waybill {number} exists", f"运单号 {number} 已存在"
+                )
+                raise ConflictError([reason]) from err
+            logger.info("drawn waybill number %s exists; drawing another", number)
     return _to_waybill(row)
 
 

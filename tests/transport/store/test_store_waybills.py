@@ -167,3 +167,15 @@ def test_check_outcome_cannot_be_applied_as_event(session, stored_fleet) -> None
             session, waybill_id=created.id, event=WaybillEvent.CHECK_PASSED, actor="x",
             carrier_id=stored_fleet.carrier_id,
         )  # fmt: skip
+
+
+def test_a_drawn_number_that_is_taken_is_drawn_again(session, stored_fleet, monkeypatch) -> None:
+    taken = _create(session, stored_fleet).number
+    draws = iter([taken, taken, "WB-FRESH-1"])
+    monkeypatch.setattr(store, "_new_number", lambda *_: next(draws))
+    assert _create(session, stored_fleet).number == "WB-FRESH-1"
+    monkeypatch.setattr(store, "_new_number", lambda *_: taken)  # every draw taken
+    before = _counts(session, stored_fleet.carrier_id)
+    with pytest.raises(ConflictError, match=f"waybill {taken} exists"):
+        _create(session, stored_fleet)
+    assert _counts(session, stored_fleet.carrier_id) == before
