@@ -410,7 +410,7 @@ def locate_fleet(
     """Locate the fixes of many vehicles: restrictions hit on their paths and zones around them;
     one `FixBatch` per vehicle.
 
-    One CSR gather for every driven edge, one bulk STRtree query for every point and one
+    One CSR gather for every driven edge, one zone-grid query for every point and one
     vectorised in-force lookup for every (fix, restriction) pair of the whole fleet, whatever
     the number of vehicles and fixes: a live batch holds one or two fixes per vehicle, and
     these calls cost the same for one fix as for a hundred. `fleet` (the other vehicles' stops)

@@ -159,8 +159,8 @@ def _waybills_of(
     """
     table = models.WaybillRow
     known = [(a, r) for a, r in alerts if r.carrier_id is not None and r.vehicle_id is not None]
-    named_ids = {int(a.waybill_id) for a, _ in known if a.waybill_id and a.waybill_id.isdigit()}
-    named: dict[int, int] = {}
+    named_ids = {_named_waybill(a) for a, _ in known} - {None}
+    named: dict[int | None, int] = {}
     if named_ids:
         query = select(table.id, table.carrier_id).where(table.id.in_(named_ids))
         named = {waybill_id: carrier_id for waybill_id, carrier_id in session.execute(query)}
@@ -179,12 +179,18 @@ def _waybills_of(
             active.setdefault((vehicle_id, carrier_id), waybill_id)
     found: dict[str, int | None] = {alert.alert_id: None for alert, _ in alerts}
     for alert, ref in known:
-        name = int(alert.waybill_id) if alert.waybill_id and alert.waybill_id.isdigit() else None
+        name = _named_waybill(alert)
         if name is not None and named.get(name) == ref.carrier_id:
             found[alert.alert_id] = name
         else:
             found[alert.alert_id] = active.get((ref.vehicle_id, ref.carrier_id))
     return found
+
+
+def _named_waybill(alert: Alert) -> int | None:
+    """The registry id of the waybill an alert names, if it names one."""
+    text = alert.waybill_id
+    return int(text) if text is not None and text.isdigit() else None
 
 
 def _new_row(alert: Alert, ref: VehicleRef, waybill_id: int | None) -> models.AlertRow:
@@ -332,14 +338,16 @@ def record_alert_events(
         return []
     refs = resolve_vehicle_keys(session, {e.alert.vehicle_id for e in events})
     keys = {e.alert.alert_id for e in events}
-    firsts = {e.alert.alert_id: e.alert for e in reversed(events)}.values()
-    waybills = _waybills_of(session, [(a, refs[a.vehicle_id]) for a in firsts])
     rows = {
         row.alert_key: row
         for row in session.scalars(
             select(models.AlertRow).where(models.AlertRow.alert_key.in_(keys))
         )
     }
+    firsts = {e.alert.alert_id: e.alert for e in reversed(events)}.values()  # of each alert
+    waybills = _waybills_of(
+        session, [(a, refs[a.vehicle_id]) for a in firsts if a.alert_id not in rows]
+    )  # only new rows take a waybill
     try:
         with session.begin_nested():
             _store_together(session, events, rows, refs, waybills, road_geometry)
@@ -354,13 +362,15 @@ def record_alert_events(
             key, ref = event.alert.alert_id, refs[event.alert.vehicle_id]
             try:
                 rows[key] = _store_one(
-                    session, event, rows.get(key), ref, waybills[key], road_geometry
+                    session, event, rows.get(key), ref, waybills.get(key), road_geometry
                 )
             except IntegrityError:
                 existing = session.scalars(
                     select(models.AlertRow).where(models.AlertRow.alert_key == key)
                 ).one()
-                rows[key] = _store_one(session, event, existing, ref, waybills[key], road_geometry)
+                rows[key] = _store_one(
+                    session, event, existing, ref, waybills.get(key), road_geometry
+                )
     return [_to_alert(rows[key]) for key in dict.fromkeys(e.alert.alert_id for e in events)]
 
 

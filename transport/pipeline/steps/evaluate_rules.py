@@ -19,7 +19,6 @@ from transport.pipeline.batch import VehicleState
 
 if TYPE_CHECKING:
     from transport.alerts.lifecycle import LifecycleParams
-    from transport.matched import MatchedFix
     from transport.pipeline.batch import Batch
     from transport.pipeline.context import VehicleDirectory
     from transport.rules.base import RoadContext, VehicleContext
@@ -49,17 +48,14 @@ class EvaluateRules:
 
     def __call__(self, batch: Batch) -> Batch:
         """Return the batch with its alert changes and the monitors' states checkpointed."""
-        by_vehicle: dict[str, list[MatchedFix]] = {}
-        for fix in batch.matched:
-            by_vehicle.setdefault(fix.vehicle_id, []).append(fix)
-        contexts = self.directory.contexts_of(by_vehicle.keys())
+        touched = dict.fromkeys(fix.vehicle_id for fix in batch.matched)
+        contexts = self.directory.contexts_of(touched.keys())
         monitors = {
             vehicle_id: self._monitor(contexts[vehicle_id], batch.state_of(vehicle_id))
-            for vehicle_id in by_vehicle
+            for vehicle_id in touched
         }
         changes = process_fleet(monitors, batch.matched, fleet=batch.fleet)
         events = [event for vehicle_changes in changes.values() for event in vehicle_changes]
-        touched = by_vehicle.keys()
         states = dict(batch.states)
         for vehicle_id in touched:
             state = states.get(vehicle_id) or VehicleState(vehicle_id)
