@@ -13,6 +13,9 @@ import numba
 import numpy as np
 import shapely
 
+from geodata.matching import route_table
+from geodata.matching.route_table import RouteTable
+
 if TYPE_CHECKING:
     from geodata.network import RoadNetwork
 
@@ -66,6 +69,7 @@ class MatchIndex(NamedTuple):
     graph: Graph
     grid: SegmentGrid
     workspace: Workspace
+    routes: RouteTable
 
 
 def match_index(network: RoadNetwork) -> MatchIndex:
@@ -97,7 +101,7 @@ def build_index(network: RoadNetwork, *, cell_m: float = GRID_CELL_M) -> MatchIn
     )
     grid = build_segment_grid(network.geometries, cell_m=cell_m)
     logger.info("match index: %d nodes, %d segments", n_nodes, len(grid.seg_edge))
-    return MatchIndex(graph, grid, workspace)
+    return MatchIndex(graph, grid, workspace, route_table.build_route_table(graph, workspace))
 
 
 def build_segment_grid(geometries: np.ndarray, *, cell_m: float = GRID_CELL_M) -> SegmentGrid:

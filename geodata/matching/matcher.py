@@ -150,10 +150,12 @@ def _solve(
     hmm = params.hmm()
     fx, fy, ft = x[fixes], y[fixes], t[fixes]
     lattice = (indptr, cand.edge_id, cand.offset_m, cand.dist_m)
-    rows, breaks = viterbi.run_lattice(idx.graph, idx.workspace, lattice, fx, fy, ft, hmm)
+    rows, breaks = viterbi.run_lattice(
+        idx.graph, idx.workspace, idx.routes, lattice, fx, fy, ft, hmm
+    )
     edge, offset = cand.edge_id[rows], cand.offset_m[rows]
     counts, path = transitions.trace_paths(
-        idx.graph, idx.workspace, edge, offset, fx, fy, ft, breaks, hmm.limits
+        idx.graph, idx.workspace, idx.routes, edge, offset, fx, fy, ft, breaks, hmm.limits
     )
     n = len(x)
     out = {k: np.full(n, np.nan) for k in ("offset_m", "snapped_x", "snapped_y", "distance_m")}

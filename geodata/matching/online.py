@@ -112,9 +112,10 @@ class OnlineMatcher:
         if prev is not None and not restart:
             gc = float(np.hypot(step.x - prev.x, step.y - prev.y))
             cur, before = step.lattice[:3], prev.lattice[:3]
+            ix = self.index
             score, back = viterbi.advance(
-                self.index.graph, self.index.workspace, before, cur, self._score, gc,
-                step.t - prev.t, self._hmm,
+                ix.graph, ix.workspace, ix.routes, before, cur, self._score, gc, step.t - prev.t,
+                self._hmm,
             )  # fmt: skip
             restart = not np.isfinite(score.max())
         if restart:
@@ -208,6 +209,7 @@ def _trace_paths(
     counts, edges = transitions.trace_paths(
         matcher.index.graph,
         matcher.index.workspace,
+        matcher.index.routes,
         np.array([int(r[0][j]) for r, j in zip(rows, chosen, strict=True)], np.int64),
         np.array([float(r[1][j]) for r, j in zip(rows, chosen, strict=True)]),
         np.array([s.x for s in chain]),

@@ -17,6 +17,7 @@ from geodata.matching import transitions
 
 if TYPE_CHECKING:
     from geodata.matching.index import Graph, Workspace
+    from geodata.matching.route_table import RouteTable
     from geodata.matching.transitions import RouteLimits
 
 __all__ = ["HmmParams", "advance", "backtrack", "run_lattice", "start_scores"]
@@ -59,12 +60,20 @@ def step_scores(prev_score, route_m, penalty_m, gc_m, beta_m, log_emit):  # type
 
 @numba.njit(cache=True)
 def advance(  # type: ignore[no-untyped-def]
-    graph: Graph, ws: Workspace, prev, cur, prev_score, gc_m, dt_s, hmm: HmmParams
+    graph: Graph,
+    ws: Workspace,
+    table: RouteTable,
+    prev,
+    cur,
+    prev_score,
+    gc_m,
+    dt_s,
+    hmm: HmmParams,
 ):
     """One Viterbi step from `prev` to `cur` = (edge ids, offsets, distances) of candidates."""
     limit = transitions.route_limit_m(gc_m, dt_s, hmm.limits)
     route, penalty = transitions.route_distances(
-        graph, ws, prev[0], prev[1], cur[0], cur[1], limit, hmm.limits
+        graph, ws, table, prev[0], prev[1], cur[0], cur[1], limit, hmm.limits
     )
     beta = hmm.beta_m + hmm.beta_per_s * dt_s
     log_emit = log_emission(cur[2], hmm.sigma_m)
@@ -96,7 +105,7 @@ def backtrack(back_row, last_rows, last_score, chosen, row_fix):  # type: ignore
 
 @numba.njit(cache=True)
 def run_lattice(  # type: ignore[no-untyped-def]
-    graph: Graph, ws: Workspace, cand, x, y, t, hmm: HmmParams
+    graph: Graph, ws: Workspace, table: RouteTable, cand, x, y, t, hmm: HmmParams
 ):
     """Best candidate row per fix and chain-start flags for a whole track.
 
@@ -118,7 +127,7 @@ def run_lattice(  # type: ignore[no-untyped-def]
             p0, p1 = indptr[i - 1], indptr[i]
             prev = (edge[p0:p1], offset[p0:p1], dist[p0:p1])
             gc = np.hypot(x[i] - x[i - 1], y[i] - y[i - 1])
-            new_score, back = advance(graph, ws, prev, cur, score, gc, t[i] - t[i - 1], hmm)
+            new_score, back = advance(graph, ws, table, prev, cur, score, gc, t[i] - t[i - 1], hmm)
             restart = new_score.max() == -np.inf
         if restart:
             if i > 0:
