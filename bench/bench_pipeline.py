@@ -12,9 +12,10 @@ and time:
    checkpoint hash per 1,000 vehicles;
 3. gateway ingest: 1,000 JT/T 808 terminals over loopback TCP sending 0x0200 as fast as the
    replies come back, to a ``hazmat gateway --redis`` process (no workers);
-4. the fleet runs: 1,000 terminals at a fixed offered load (2,000, then 800 fixes/s), ≤ 60 s
-   through a gateway and 2 workers; latency from sending the fix to the alert arriving on the
-   live channel (after the database commit), p50/p99, and the driver reminders acknowledged.
+4. the fleet runs: 1,000 terminals at a fixed offered load (`FLEET_RUNS`) for 60 s through a
+   gateway and 1 or 2 workers, each terminal driving further trips after its own so the load
+   lasts the whole run; latency from sending the fix to the alert arriving on the live channel
+   (after the database commit), p50/p99, and the driver reminders acknowledged.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ FLEET_RUN_MAX_S = 60.0
 INGEST_MAX_S = 20.0
 DRAIN_MAX_S = 240.0
 MATCH_LAG = 2
+TRIP_PAUSE = timedelta(minutes=30)
 PHASES = ("drain", "ingest", "fleet")
 LOADS = ("1203", "1075", "1017", "1202", "1830")
 
@@ -186,6 +188,23 @@ def rebased(fixes: list[Fix], plate: str, index: int) -> list[Fix]:
     trips by 7 minutes; the fleet should be on the road together, and never in the future)."""
     shift = fixes[0].fix_at - fleet_start_at() - timedelta(seconds=index % 60)
     return [dataclasses.replace(f, vehicle_id=plate, fix_at=f.fix_at - shift) for f in fixes]
+
+
+def continued(by_vehicle: list[list[Fix]], n_fixes: int) -> list[list[Fix]]:
+    """Each vehicle's fixes, lengthened to `n_fixes` by driving the next vehicles' trips after
+    it (each after a `TRIP_PAUSE` parked): the fleet runs offer their load to the end."""
+    out = []
+    for index, fixes in enumerate(by_vehicle):
+        sequence = list(fixes)
+        k = 1
+        while len(sequence) < n_fixes:
+            trip = by_vehicle[(index + k) % len(by_vehicle)]
+            shift = sequence[-1].fix_at + TRIP_PAUSE - trip[0].fix_at
+            sequence += [dataclasses.replace(f, vehicle_id=fixes[0].vehicle_id,
+                                             fix_at=f.fix_at + shift) for f in trip]  # fmt: skip
+            k += 1
+        out.append(sequence[:n_fixes])
+    return out
 
 
 def fleet_start_at() -> datetime:
@@ -520,6 +539,8 @@ def fleet(redis_url: str, db_path: Path, layer: Path, work: Path, by_vehicle: li
           *, offered_per_s: float, n_workers: int) -> dict[str, Any]:  # fmt: skip
     """Gateway and workers with monitoring; 1,000 terminals at a fixed offered load."""
     prefix = f"fleet{int(offered_per_s)}w{n_workers}"
+    per_vehicle = int(FLEET_RUN_MAX_S * offered_per_s / len(by_vehicle)) + 1
+    by_vehicle = continued(by_vehicle, per_vehicle)
     db_copy = work / f"{prefix}.db"
     shutil.copy(db_path, db_copy)
     fix_db = work / f"{prefix}-fixes.sqlite"

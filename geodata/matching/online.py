@@ -7,6 +7,7 @@ Away from breaks the output equals the batch matcher's when the lag is long enou
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -83,20 +84,8 @@ class OnlineMatcher:
         self._last_step = None
         return out
 
-    def _screen(self, x: float, y: float, t: float) -> int:
-        """Reason code of a new fix against the last accepted one."""
-        p = self.params
-        reasons, self._screen_state = screening.screen_fixes(
-            np.array([x]), np.array([y]), np.array([t]), max_speed_ms=p.max_speed_kmh / 3.6,
-            jump_slack_m=p.jump_slack_m, max_jump_rejects=p.max_jump_rejects,
-            state=self._screen_state,
-        )  # fmt: skip
-        return int(reasons[0])
-
     def _advance(self, step: _Step) -> list[_Step]:
-        """Put a screened fix into the lattice (or the queue, if rejected); pop what is due."""
-        if step.rows is not None:
-            self._add_column(step)
+        """Queue a screened fix (its lattice column, if any, is in place); pop what is due."""
         self._pending.append(step)
         n_columns = sum(s.rows is not None for s in self._pending)
         if n_columns <= self.params.lag:
@@ -105,24 +94,20 @@ class OnlineMatcher:
         is_open = [s.rows is not None and s.chosen < 0 for s in self._pending]
         return self._pop(is_open.index(True) if any(is_open) else len(is_open))
 
-    def _add_column(self, step: _Step) -> None:
-        """Run one Viterbi step, restarting the chain after a gap or an unreachable step."""
+    def _continues_from(self, step: _Step) -> _Step | None:
+        """The column a new fix's step starts from: none after a gap or before any."""
         prev = self._last_step
-        restart = prev is None or step.t - prev.t > self.params.max_gap_s
-        if prev is not None and not restart:
-            gc = float(np.hypot(step.x - prev.x, step.y - prev.y))
-            cur, before = step.lattice[:3], prev.lattice[:3]
-            ix = self.index
-            score, back = viterbi.advance(
-                ix.graph, ix.workspace, ix.routes, before, cur, self._score, gc, step.t - prev.t,
-                self._hmm,
-            )  # fmt: skip
-            restart = not np.isfinite(score.max())
-        if restart:
+        if prev is None or step.t - prev.t > self.params.max_gap_s:
+            return None
+        return prev
+
+    def _add_column(
+        self, step: _Step, score: np.ndarray, back: np.ndarray, *, is_break: bool
+    ) -> None:
+        """Make a Viterbi step's result the newest column; a (re)start decides the old chain."""
+        if is_break:
             self._decide_all()
             step.is_break = True
-            score = viterbi.start_scores(self.index.graph, step.lattice[:3], self._hmm)
-            back = np.full(len(score), -1, np.int64)
         step.back = back
         self._score = score
         self._last_step = step
@@ -226,12 +211,14 @@ def _trace_paths(
 def match_step_many(
     matchers: list[OnlineMatcher], x: np.ndarray, y: np.ndarray, t: np.ndarray
 ) -> list[list[MatchedPoint]]:
-    """Advance many vehicles by one fix each, with one candidate search for all of them.
+    """Advance many vehicles by one fix each: one screening, one candidate search and one
+    Viterbi kernel call for all of them.
 
     Parameters
     ----------
     matchers
-        One online matcher per vehicle, all on the same network and parameters' radius.
+        One online matcher per vehicle (each at most once), all on the same network and
+        parameters.
     x, y, t
         The new fix of each matcher (network CRS metres, seconds), aligned with `matchers`.
 
@@ -243,29 +230,80 @@ def match_step_many(
     if not len(matchers) == len(x) == len(y) == len(t):
         msg = "`matchers`, `x`, `y` and `t` must have one length"
         raise ValueError(msg)
+    if len({id(m) for m in matchers}) != len(matchers):
+        msg = "`matchers` must be distinct: one fix per vehicle and call"
+        raise ValueError(msg)
     if not matchers:
         return []
-    steps = []
-    for m, xi, yi, ti in zip(matchers, x.tolist(), y.tolist(), t.tolist(), strict=True):
-        steps.append(_Step(m._seq, ti, xi, yi, m._screen(xi, yi, ti)))
-        m._seq += 1
+    steps = _screened_steps(matchers, x, y, t)
     ok = np.array([s.reason == 0 for s in steps])
-    p = matchers[0].params
+    p, idx = matchers[0].params, matchers[0].index
     cand = candidates.find_candidates(
-        matchers[0].index, x[ok], y[ok], radius_m=p.search_radius_m, max_candidates=p.max_candidates
+        idx, x[ok], y[ok], radius_m=p.search_radius_m, max_candidates=p.max_candidates
     )
-    for step, k in zip(
-        (s for s, good in zip(steps, ok, strict=True) if good), range(ok.sum()), strict=True
-    ):
-        a, b = cand.fix_indptr[k], cand.fix_indptr[k + 1]
+    columns: list[tuple[OnlineMatcher, _Step]] = []
+    bounds = []
+    screened = (pair for pair in zip(matchers, steps, strict=True) if pair[1].reason == 0)
+    lo, hi = cand.fix_indptr[:-1].tolist(), cand.fix_indptr[1:].tolist()
+    for (m, step), a, b in zip(screened, lo, hi, strict=True):
         if a == b:
             step.reason = int(screening.FixReason.NO_ROAD_NEARBY)
             continue
-        step.rows = (
-            cand.edge_id[a:b],
-            cand.offset_m[a:b],
-            cand.dist_m[a:b],
-            cand.x[a:b],
-            cand.y[a:b],
-        )
+        step.rows = tuple(v[a:b] for v in (cand.edge_id, cand.offset_m, cand.dist_m, cand.x,
+                                           cand.y))  # fmt: skip
+        columns.append((m, step))
+        bounds.append((a, b))
+    if columns:
+        _add_columns(columns, np.array(bounds, np.int64).reshape(-1, 2), cand)
     return _emit_many(matchers, [m._advance(s) for m, s in zip(matchers, steps, strict=True)])
+
+
+def _screened_steps(
+    matchers: list[OnlineMatcher], x: np.ndarray, y: np.ndarray, t: np.ndarray
+) -> list[_Step]:
+    """The new fix of each matcher as a step with its screening reason (one kernel call)."""
+    p = matchers[0].params
+    states = np.array([m._screen_state for m in matchers], np.float64)
+    reasons = screening.screen_each(
+        np.asarray(x, np.float64), np.asarray(y, np.float64), np.asarray(t, np.float64),
+        p.max_speed_kmh / 3.6, p.jump_slack_m, p.max_jump_rejects, states,
+    )  # fmt: skip
+    steps = []
+    for m, xi, yi, ti, reason, state in zip(
+        matchers, x.tolist(), y.tolist(), t.tolist(), reasons.tolist(), states.tolist(),
+        strict=True,
+    ):  # fmt: skip
+        m._screen_state = (state[0], state[1], state[2], int(state[3]))
+        steps.append(_Step(m._seq, ti, xi, yi, reason))
+        m._seq += 1
+    return steps
+
+
+def _add_columns(
+    columns: list[tuple[OnlineMatcher, _Step]], bounds: np.ndarray, cand: candidates.Candidates
+) -> None:
+    """Run the Viterbi step of every new column in one kernel call, then store the results."""
+    prev = [m._continues_from(step) for m, step in columns]
+    scores = [m._score for (m, _), p in zip(columns, prev, strict=True) if p is not None]
+    prev_rows = [p.lattice for p in prev if p is not None]
+    sizes = [0 if p is None else len(p.lattice[0]) for p in prev]
+    steps = [step for _, step in columns]
+    gc = [
+        0.0 if p is None else math.hypot(s.x - p.x, s.y - p.y)
+        for s, p in zip(steps, prev, strict=True)
+    ]
+    dt = [0.0 if p is None else s.t - p.t for s, p in zip(steps, prev, strict=True)]
+    idx, hmm = columns[0][0].index, columns[0][0]._hmm
+    empty = np.empty(0)
+    score, back, indptr, is_break = viterbi.advance_many(
+        idx.graph, idx.workspace, idx.routes,
+        np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+        np.concatenate([r[0] for r in prev_rows]) if prev_rows else empty.astype(np.int64),
+        np.concatenate([r[1] for r in prev_rows]) if prev_rows else empty,
+        np.concatenate(scores) if scores else empty,
+        bounds[:, 0].copy(), bounds[:, 1].copy(),
+        (cand.edge_id, cand.offset_m, cand.dist_m), np.array(gc), np.array(dt), hmm,
+    )  # fmt: skip
+    ends = indptr.tolist()
+    for (m, step), a, b, brk in zip(columns, ends, ends[1:], is_break.tolist(), strict=False):
+        m._add_column(step, score[a:b], back[a:b], is_break=brk)

@@ -7,7 +7,7 @@ import enum
 import numba
 import numpy as np
 
-__all__ = ["FixReason", "ScreenState", "screen_fixes"]
+__all__ = ["FixReason", "ScreenState", "screen_each", "screen_fixes"]
 
 
 class FixReason(enum.IntEnum):
@@ -68,24 +68,48 @@ def screen_fixes(
     return reasons, (float(lx), float(ly), float(lt), int(n_rejects))
 
 
+@numba.njit(cache=True, inline="always")
+def _screen_fix(x, y, t, max_speed_ms, jump_slack_m, max_rejects, lx, ly, lt, n_rejects):  # type: ignore[no-untyped-def]
+    """Reason code of one fix against the last accepted one, and the state after it."""
+    if not (np.isfinite(x) and np.isfinite(y)):
+        return 1, lx, ly, lt, n_rejects
+    if not np.isfinite(t):
+        return 2, lx, ly, lt, n_rejects
+    if t == lt:
+        return 3, lx, ly, lt, n_rejects
+    if t < lt:
+        return 4, lx, ly, lt, n_rejects
+    if np.hypot(x - lx, y - ly) > max_speed_ms * (t - lt) + jump_slack_m and (
+        n_rejects < max_rejects
+    ):
+        return 5, lx, ly, lt, n_rejects + 1
+    return 0, x, y, t, 0
+
+
 @numba.njit(cache=True)
 def _screen(x, y, t, max_speed_ms, jump_slack_m, max_rejects, lx, ly, lt, n_rejects):  # type: ignore[no-untyped-def]
     """Sequential screening kernel; see `screen_fixes`."""
     reasons = np.zeros(len(x), np.uint8)
     for i in range(len(x)):
-        if not (np.isfinite(x[i]) and np.isfinite(y[i])):
-            reasons[i] = 1
-        elif not np.isfinite(t[i]):
-            reasons[i] = 2
-        elif t[i] == lt:
-            reasons[i] = 3
-        elif t[i] < lt:
-            reasons[i] = 4
-        elif np.hypot(x[i] - lx, y[i] - ly) > max_speed_ms * (t[i] - lt) + jump_slack_m and (
-            n_rejects < max_rejects
-        ):
-            reasons[i] = 5
-            n_rejects += 1
-        else:
-            lx, ly, lt, n_rejects = x[i], y[i], t[i], 0
+        reasons[i], lx, ly, lt, n_rejects = _screen_fix(
+            x[i], y[i], t[i], max_speed_ms, jump_slack_m, max_rejects, lx, ly, lt, n_rejects
+        )
     return reasons, lx, ly, lt, n_rejects
+
+
+@numba.njit(cache=True)
+def screen_each(x, y, t, max_speed_ms, jump_slack_m, max_rejects, states):  # type: ignore[no-untyped-def]
+    """Screen one fix of each of many vehicles against its own state.
+
+    `states` holds a `ScreenState` per row (the count as a float); it is updated in place.
+    Returns the uint8 `FixReason` codes.
+    """
+    reasons = np.zeros(len(x), np.uint8)
+    for i in range(len(x)):
+        reason, lx, ly, lt, n_rejects = _screen_fix(
+            x[i], y[i], t[i], max_speed_ms, jump_slack_m, max_rejects,
+            states[i, 0], states[i, 1], states[i, 2], int(states[i, 3]),
+        )  # fmt: skip
+        reasons[i] = reason
+        states[i, 0], states[i, 1], states[i, 2], states[i, 3] = lx, ly, lt, n_rejects
+    return reasons

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from geodata.matching.route_table import RouteTable
     from geodata.matching.transitions import RouteLimits
 
-__all__ = ["HmmParams", "advance", "backtrack", "run_lattice", "start_scores"]
+__all__ = ["HmmParams", "advance", "advance_many", "backtrack", "run_lattice", "start_scores"]
 
 
 class HmmParams(NamedTuple):
@@ -63,17 +63,19 @@ def advance(  # type: ignore[no-untyped-def]
     graph: Graph,
     ws: Workspace,
     table: RouteTable,
-    prev,
+    prev_e,
+    prev_o,
     cur,
     prev_score,
     gc_m,
     dt_s,
     hmm: HmmParams,
 ):
-    """One Viterbi step from `prev` to `cur` = (edge ids, offsets, distances) of candidates."""
+    """One Viterbi step from the previous candidates (edge ids, offsets) to `cur` = (edge
+    ids, offsets, distances)."""
     limit = transitions.route_limit_m(gc_m, dt_s, hmm.limits)
     route, penalty = transitions.route_distances(
-        graph, ws, table, prev[0], prev[1], cur[0], cur[1], limit, hmm.limits
+        graph, ws, table, prev_e, prev_o, cur[0], cur[1], limit, hmm.limits
     )
     beta = hmm.beta_m + hmm.beta_per_s * dt_s
     log_emit = log_emission(cur[2], hmm.sigma_m)
@@ -92,6 +94,56 @@ def start_scores(graph: Graph, cur, hmm: HmmParams):  # type: ignore[no-untyped-
         if cur[1][j] >= graph.edge_length_m[cur[0][j]]:
             score[j] -= 1e-3
     return score
+
+
+@numba.njit(cache=True)
+def advance_many(  # type: ignore[no-untyped-def]
+    graph: Graph,
+    ws: Workspace,
+    table: RouteTable,
+    prev_indptr,
+    prev_e,
+    prev_o,
+    prev_score,
+    cur_lo,
+    cur_hi,
+    cur,
+    gc_m,
+    dt_s,
+    hmm: HmmParams,
+):
+    """One Viterbi step for each of many chains (one kernel call for a fleet's new fixes).
+
+    Chain `k` goes from the previous candidates `prev_indptr[k]:prev_indptr[k + 1]` (none: it
+    starts) with their scores to its current candidates `cur_lo[k]:cur_hi[k]` of `cur` = (edge
+    ids, offsets, distances). A chain whose step reaches no candidate starts again.
+
+    Returns
+    -------
+    score, back, indptr, is_break
+        Scores and back pointers of every chain's current candidates, in chain order (chain
+        `k` at `indptr[k]:indptr[k + 1]`), and whether each chain (re)started.
+    """
+    n = len(cur_lo)
+    indptr = np.zeros(n + 1, np.int64)
+    indptr[1:] = np.cumsum(cur_hi - cur_lo)
+    score = np.empty(indptr[n])
+    back = np.full(indptr[n], -1, np.int64)
+    is_break = np.zeros(n, np.bool_)
+    for k in range(n):
+        a, b, p0, p1 = cur_lo[k], cur_hi[k], prev_indptr[k], prev_indptr[k + 1]
+        column = (cur[0][a:b], cur[1][a:b], cur[2][a:b])
+        is_break[k] = p0 == p1
+        if not is_break[k]:
+            s, bk = advance(graph, ws, table, prev_e[p0:p1], prev_o[p0:p1], column,
+                            prev_score[p0:p1], gc_m[k], dt_s[k], hmm)  # fmt: skip
+            is_break[k] = not np.isfinite(s.max())
+        if is_break[k]:
+            s = start_scores(graph, column, hmm)
+        else:
+            back[indptr[k] : indptr[k + 1]] = bk
+        score[indptr[k] : indptr[k + 1]] = s
+    return score, back, indptr, is_break
 
 
 @numba.njit(cache=True)
@@ -125,9 +177,10 @@ def run_lattice(  # type: ignore[no-untyped-def]
         new_score, back = score, np.empty(0, np.int64)
         if not restart:
             p0, p1 = indptr[i - 1], indptr[i]
-            prev = (edge[p0:p1], offset[p0:p1], dist[p0:p1])
             gc = np.hypot(x[i] - x[i - 1], y[i] - y[i - 1])
-            new_score, back = advance(graph, ws, table, prev, cur, score, gc, t[i] - t[i - 1], hmm)
+            new_score, back = advance(
+                graph, ws, table, edge[p0:p1], offset[p0:p1], cur, score, gc, t[i] - t[i - 1], hmm
+            )
             restart = new_score.max() == -np.inf
         if restart:
             if i > 0:
