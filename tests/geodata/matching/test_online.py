@@ -93,3 +93,9 @@ def test_step_many_refuses_misaligned_input(shenzhen) -> None:
     m = online.OnlineMatcher(shenzhen)
     with pytest.raises(ValueError, match="must have one length"):
         online.match_step_many([m], np.zeros(2), np.zeros(2), np.zeros(2))
+
+
+def test_step_many_refuses_a_vehicle_twice(shenzhen) -> None:
+    m = online.OnlineMatcher(shenzhen)
+    with pytest.raises(ValueError, match="must be distinct"):
+        online.match_step_many([m, m], np.zeros(2), np.zeros(2), np.arange(2.0))
