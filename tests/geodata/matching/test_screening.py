@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from geodata.matching import screening
 
 _LIMITS = {"max_speed_ms": 30.0, "jump_slack_m": 50.0, "max_jump_rejects": 2}
 
-coordinate = st.one_of(st.floats(-2_000, 2_000), st.just(float("nan")), st.just(float("inf")))
-moment = st.one_of(st.integers(0, 200).map(float), st.just(float("nan")))
-tracks = st.lists(
-    st.lists(st.tuples(coordinate, coordinate, moment), min_size=1, max_size=15),
-    min_size=1,
-    max_size=5,
-)
+coordinate = st.one_of(st.floats(-5_000, 5_000), st.just(float("nan")), st.just(float("inf")))
+step_s = st.one_of(st.integers(-5, 60).map(float), st.just(float("nan")))
+
+
+@st.composite
+def track(draw: st.DrawFn) -> list[tuple[float, float, float]]:
+    """Fixes with mostly increasing times (repeats, steps back and NaN among them)."""
+    fixes = draw(st.lists(st.tuples(coordinate, coordinate, step_s), min_size=1, max_size=15))
+    steps = np.array([dt for _, _, dt in fixes])
+    times = np.cumsum(np.nan_to_num(steps))
+    times[np.isnan(steps)] = np.nan
+    return [(x, y, t) for (x, y, _), t in zip(fixes, times.tolist(), strict=True)]
+
+
+tracks = st.lists(track(), min_size=1, max_size=5)
 
 
 @given(tracks)
+@example([[(k * 10_000.0, 0.0, float(k)) for k in range(5)], [(0.0, 0.0, 0.0)]])  # jump after jump
 def test_screen_each_equals_screen_fixes_per_vehicle(tracks) -> None:
     """Jumps, repeated and backward times, non-finite values: round by round as track by track."""
     expected = [
