@@ -38,6 +38,8 @@ class MatchedFix:
         JT/T 808 alarm DWORD as reported.
     is_backfill
         Stored by the terminal while offline: processed, but raises no live alert.
+    heading_deg
+        Heading reported by the terminal (degrees clockwise from north), kept for the track.
     """
 
     vehicle_id: str
@@ -52,6 +54,7 @@ class MatchedFix:
     path_edge_ids: tuple[int, ...] = ()
     alarm_bits: int = 0
     is_backfill: bool = False
+    heading_deg: float = 0.0
 
     def __post_init__(self) -> None:
         if self.fix_at.tzinfo is None or self.fix_at.utcoffset() is None:

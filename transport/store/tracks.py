@@ -40,7 +40,7 @@ MAX_TRACK_POINTS = 20_000
 
 
 class FixLike(Protocol):
-    """What a stored point is made of: a `Fix` or a `MatchedFix` (heading 0 when absent)."""
+    """What a stored point is made of: a `Fix` or a `MatchedFix`."""
 
     @property
     def vehicle_id(self) -> str: ...
@@ -52,6 +52,8 @@ class FixLike(Protocol):
     def lat(self) -> float: ...
     @property
     def speed_kmh(self) -> float: ...
+    @property
+    def heading_deg(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -101,17 +103,20 @@ def record_positions(
             fix.lon,
             fix.lat,
             fix.speed_kmh,
-            getattr(fix, "heading_deg", 0.0),
+            fix.heading_deg,
             refs[fix.vehicle_id].vehicle_id,
             refs[fix.vehicle_id].carrier_id,
         )
         for key, fix in unique.items()
     }
-    table = models.TrackPointRow
-    # One statement, compiled once and cached, run as an executemany: the rows a conflict
-    # skipped are absent from RETURNING, so what comes back is exactly what was new.
+    table = models.TrackPointRow.__table__
+    # One Core statement (the ORM's bulk path costs more per row), compiled once and cached,
+    # run as an executemany: the rows a conflict skipped are absent from RETURNING, so what
+    # comes back is exactly what was new.
     statement = (
-        _insert(session)(table).on_conflict_do_nothing().returning(table.vehicle_key, table.fix_at)
+        _insert(session)(table)
+        .on_conflict_do_nothing()
+        .returning(table.c.vehicle_key, table.c.fix_at)
     )
     inserted = session.execute(statement, [vars(point) for point in points.values()])
     new = {(key, fix_at) for key, fix_at in inserted}

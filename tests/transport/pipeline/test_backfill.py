@@ -53,6 +53,7 @@ def test_late_backfill_is_stored_matched_in_order_and_raises_no_alert(
     batch = run(steps, list(reversed(gap)), checkpoints)  # sent newest first: order restores it
     assert live_matcher.matchers["V001"].pushed == pushed_before  # live stream untouched
     assert [f.fix_at for f in batch.backfill_matched] == [f.fix_at for f in gap]
+    assert [f.heading_deg for f in batch.backfill_matched] == [f.heading_deg for f in gap]
     assert all(f.is_backfill for f in batch.backfill_matched)
     assert sum(f.is_matched for f in batch.backfill_matched) >= 0.9 * len(gap)
     assert batch.alert_events == ()
@@ -72,6 +73,9 @@ def test_backfill_newer_than_the_stream_goes_through_the_live_matcher(
     batch = run(steps, fixes, checkpoints)
     assert batch.backfill_matched == ()
     assert len(batch.matched) == len(fixes) - 2  # the matcher's lag
+    headings = {f.fix_at: f.heading_deg for f in fixes}
+    assert [f.heading_deg for f in batch.matched] == [headings[f.fix_at] for f in batch.matched]
+    assert len(set(headings.values())) > 1
 
 
 def test_a_new_waybill_reaches_the_running_monitor(

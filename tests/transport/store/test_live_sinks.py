@@ -30,7 +30,9 @@ def test_sinks_store_then_publish(engine: Engine, session: Session, stored_fleet
     factory = make_session_factory(engine)
     at = datetime.now(UTC)
     matched = [
-        MatchedFix(vehicle.plate, at - timedelta(seconds=30), 0, 0, 114.0, 22.5, 40.0),
+        MatchedFix(
+            vehicle.plate, at - timedelta(seconds=30), 0, 0, 114.0, 22.5, 40.0, heading_deg=275.0
+        ),
         MatchedFix(
             vehicle.plate, at - timedelta(hours=1), 0, 0, 114.1, 22.5, 40.0, is_backfill=True
         ),
@@ -49,5 +51,6 @@ def test_sinks_store_then_publish(engine: Engine, session: Session, stored_fleet
         all_carriers=True,
     )  # fmt: skip
     assert track is not None and len(track) == 2
+    assert [p.heading_deg for p in track] == [0.0, 275.0]  # the terminal's heading is kept
     page = alerts.list_alerts(session, carrier_id=stored_fleet.carrier_id)
     assert [a.id for a in page.items] == [messages[1].item.id]  # type: ignore[union-attr]

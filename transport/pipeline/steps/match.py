@@ -106,4 +106,5 @@ def _matched_fix(fix: Fix, x: float, y: float, point: MatchedPoint) -> MatchedFi
         path_edge_ids=point.path_edge_ids,
         alarm_bits=fix.alarm_bits,
         is_backfill=fix.is_backfill,
+        heading_deg=fix.heading_deg,
     )

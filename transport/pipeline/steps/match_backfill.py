@@ -69,6 +69,7 @@ class MatchBackfill:
                 path_edge_ids=tuple(result.path_of(i).tolist()),
                 alarm_bits=fix.alarm_bits,
                 is_backfill=True,
+                heading_deg=fix.heading_deg,
             )
             for i, (fix, x, y) in enumerate(zip(fixes, xs, ys, strict=True))
         ]
