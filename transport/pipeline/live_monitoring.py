@@ -176,7 +176,7 @@ def open_monitoring(
         Rule thresholds (`Settings.rules`); the national defaults when None.
     """
     road = track_check.road_context(network, layers, with_osm=with_osm)
-    engine = make_engine(database_url)
+    engine = make_engine(database_url, lock_on_begin=True)  # several workers write at once
     session_factory = make_session_factory(engine)
     relay = live_relay.RedisLivePublisher(redis_url, prefix=prefix)
     reminder_sink = reminders.ReminderSink(redis_url, prefix=prefix)

@@ -22,11 +22,17 @@ logger = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-def make_engine(database_url: str, **kwargs: Any) -> Engine:
+def make_engine(database_url: str, *, lock_on_begin: bool = False, **kwargs: Any) -> Engine:
     """Return an engine; SQLite gets foreign keys on and real (savepoint-capable) transactions.
 
     Python's sqlite3 module begins transactions on its own and breaks SAVEPOINT; the listeners
     below hand transaction control to SQLAlchemy (SQLAlchemy's documented pysqlite recipe).
+
+    With `lock_on_begin`, an SQLite transaction takes the write lock when it begins (``BEGIN
+    IMMEDIATE``), for processes that write in most transactions (the pipeline workers): two
+    writers then wait their turn (``busy_timeout``). A transaction that reads first and writes
+    after would instead be refused at once ("database is locked") when another writer commits
+    meanwhile: SQLite does not wait where waiting could deadlock.
     """
     if not database_url.startswith("sqlite"):
         return create_engine(database_url, pool_pre_ping=True, **kwargs)
@@ -40,9 +46,11 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
 
+    begin = "BEGIN IMMEDIATE" if lock_on_begin else "BEGIN"
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql(begin)
 
     return engine
 

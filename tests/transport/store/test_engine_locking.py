@@ -1,0 +1,60 @@
+"""SQLite with several writers: with the write lock taken at begin, a writer waits its turn."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlalchemy import exc, text
+
+from transport.store.engine import make_engine
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+HOLD_S = 0.3
+
+
+def _read_then_write_while_another_commits(path: Path, *, lock_on_begin: bool) -> None:
+    """Writer A holds the write lock for a while, then commits; B reads, then writes."""
+    url = f"sqlite:///{path}"
+    setup = make_engine(url)
+    with setup.begin() as connection:
+        connection.execute(text("CREATE TABLE t (k INTEGER)"))
+    setup.dispose()
+    a, b = make_engine(url, lock_on_begin=True), make_engine(url, lock_on_begin=lock_on_begin)
+    a_holds = threading.Event()
+
+    def writer_a() -> None:
+        with a.begin() as connection:
+            connection.execute(text("INSERT INTO t VALUES (1)"))
+            a_holds.set()
+            time.sleep(HOLD_S)
+
+    thread = threading.Thread(target=writer_a)
+    thread.start()
+    try:
+        a_holds.wait(5)
+        with b.begin() as connection:
+            connection.execute(text("SELECT count(*) FROM t")).scalar_one()
+            connection.execute(text("INSERT INTO t VALUES (2)"))
+    finally:
+        thread.join()
+        a.dispose()
+        b.dispose()
+    check = make_engine(url)
+    with check.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM t")).scalar_one() == 2
+    check.dispose()
+
+
+def test_writers_that_lock_on_begin_wait_their_turn(tmp_path: Path) -> None:
+    _read_then_write_while_another_commits(tmp_path / "a.db", lock_on_begin=True)
+
+
+def test_a_reading_transaction_that_writes_later_is_refused(tmp_path: Path) -> None:
+    """Why the workers lock on begin: the plain BEGIN fails here without waiting."""
+    with pytest.raises(exc.OperationalError, match="database is locked"):
+        _read_then_write_while_another_commits(tmp_path / "b.db", lock_on_begin=False)
