@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,6 +22,7 @@ from transport.store.vehicle_keys import keys_of_vehicle, resolve_vehicle_keys
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from sqlalchemy import Table
     from sqlalchemy.orm import Session
 
 __all__ = [
@@ -109,7 +110,7 @@ def record_positions(
         )
         for key, fix in unique.items()
     }
-    table = models.TrackPointRow.__table__
+    table = cast("Table", models.TrackPointRow.__table__)
     # One Core statement (the ORM's bulk path costs more per row), compiled once and cached,
     # run as an executemany: the rows a conflict skipped are absent from RETURNING, so what
     # comes back is exactly what was new.
