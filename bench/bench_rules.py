@@ -5,8 +5,10 @@ Generates restrictions on the Futian + Nanshan network (forbidden segments on OS
 night, rush-hour, holiday and all-day schedules; zones; tunnels and bridges; water-source zones
 of each level; dense areas; no-parking zones and lots), compiles them, simulates and matches a
 fleet of trips, then times `Monitor.process_many` over every vehicle's matched fixes on one core
-(matching is not timed; ``--per-fix`` times `Monitor.process` fix by fix instead). Prints a
-table and writes ``bench/results/rules.json``.
+(matching is not timed; ``--per-fix`` times `Monitor.process` fix by fix instead).
+``--live-rounds K`` also times batches of K fixes per vehicle located together, as a live worker
+sees them, and the worker's checkpoint of each vehicle after its batch. Prints a table and
+writes ``bench/results/rules.json``.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from geodata.matching.matcher import match_track
 from geodata.network import RoadNetwork
 from transport import simulation, track_check
 from transport.cargo import CargoProfile
-from transport.monitoring import Monitor
+from transport.monitoring import Monitor, process_fleet
+from transport.pipeline.steps.evaluate_rules import encode_checkpoint
 from transport.rules.base import RoadContext, VehicleContext
 
 REPO = Path(__file__).resolve().parents[1]
@@ -160,6 +163,41 @@ def time_rules(
     return best, sum(len(s) for s in streams)
 
 
+def time_live_rounds(
+    road: RoadContext, streams: list[list[Any]], *, fixes_per_vehicle: int, repeats: int
+) -> dict[str, float]:
+    """Best-of-`repeats` µs per vehicle and batch when every vehicle's fixes come
+    `fixes_per_vehicle` at a time, all vehicles located together (`process_fleet`, as the
+    pipeline's rules step), and to encode each vehicle's checkpoint after its batch."""
+    cargo = CargoProfile.from_lines(
+        [{"un_number": "1203", "quantity": 20, "unit": "t", "carriage": "tank"}]
+    )
+    rounds = range(0, max(map(len, streams)), fixes_per_vehicle)
+    best_rules = best_checkpoint = float("inf")
+    vehicle_batches = sum(1 for s in streams for k in rounds if k < len(s))
+    for _ in range(repeats):
+        monitors = {
+            s[0].vehicle_id: Monitor(VehicleContext(s[0].vehicle_id, cargo=cargo), road)
+            for s in streams
+        }
+        rules_s = checkpoint_s = 0.0
+        for k in rounds:
+            fixes = [f for s in streams for f in s[k : k + fixes_per_vehicle]]
+            started = time.perf_counter()
+            process_fleet(monitors, fixes)
+            between = time.perf_counter()
+            for vehicle_id in {f.vehicle_id for f in fixes}:
+                encode_checkpoint(monitors[vehicle_id].state)
+            rules_s += between - started
+            checkpoint_s += time.perf_counter() - between
+        best_rules, best_checkpoint = min(best_rules, rules_s), min(best_checkpoint, checkpoint_s)
+    return {
+        "live_fixes_per_vehicle_batch": fixes_per_vehicle,
+        "live_us_per_vehicle_batch_rules": round(best_rules / vehicle_batches * 1e6, 1),
+        "live_us_per_vehicle_batch_checkpoint": round(best_checkpoint / vehicle_batches * 1e6, 1),
+    }
+
+
 def instrument_one_repeat(road: RoadContext, streams: list[list[Any]], *, per_fix: bool) -> None:
     """Under ``valgrind --tool=callgrind --instr-atstart=no``: one warm-up repeat, then one
     repeat with instrumentation on; print the fix count for the caller."""
@@ -179,6 +217,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--per-fix", action="store_true", help="time `Monitor.process` per fix")
     parser.add_argument("--no-write", action="store_true", help="do not write the results file")
+    parser.add_argument(
+        "--live-rounds",
+        type=int,
+        metavar="K",
+        help="also time rounds of K fixes per vehicle, as a live worker sees them",
+    )
     parser.add_argument(
         "--callgrind",
         action="store_true",
@@ -220,6 +264,10 @@ def main() -> None:
         "reference_loop_s": loop_s,
         "measured_on": dt.datetime.now(dt.UTC).date().isoformat(),
     }
+    if args.live_rounds:
+        record |= time_live_rounds(
+            road, streams, fixes_per_vehicle=args.live_rounds, repeats=args.repeats
+        )
     table = Table(title="Rule evaluation / 规则评估")
     table.add_column("measure")
     table.add_column("value", justify="right")

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from transport.rules.base import RoadContext, VehicleContext
     from transport.rules.params import RuleParams
 
-__all__ = ["EvaluateRules"]
+__all__ = ["EvaluateRules", "decode_checkpoint", "encode_checkpoint"]
 
 CHECKPOINT_KEY = "rules"
 
@@ -59,7 +59,7 @@ class EvaluateRules:
         states = dict(batch.states)
         for vehicle_id in touched:
             state = states.get(vehicle_id) or VehicleState(vehicle_id)
-            saved = _encode(self.monitors[vehicle_id].state)
+            saved = encode_checkpoint(self.monitors[vehicle_id].state)
             states[vehicle_id] = dataclasses.replace(
                 state, monitor={**state.monitor, CHECKPOINT_KEY: saved}
             )
@@ -81,19 +81,19 @@ class EvaluateRules:
                 self.road,
                 params=self.params,
                 alert_params=self.alert_params,
-                state=_decode(saved) if saved else None,
+                state=decode_checkpoint(saved) if saved else None,
             )
             self.monitors[vehicle_id] = monitor
         return monitor
 
 
-def _encode(state: MonitorState) -> str:
+def encode_checkpoint(state: MonitorState) -> str:
     """A monitor state as checkpoint text (pickle: written and read only by our workers)."""
     return base64.b64encode(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)).decode()
 
 
-def _decode(text: str) -> MonitorState:
-    """Read a monitor state written by `_encode`."""
+def decode_checkpoint(text: str) -> MonitorState:
+    """Read a monitor state written by `encode_checkpoint`."""
     state = pickle.loads(base64.b64decode(text))  # our own checkpoint, from our Redis
     if not isinstance(state, MonitorState):
         msg = "checkpoint does not hold a MonitorState"
