@@ -242,8 +242,8 @@ def match_step_many(
         idx, x[ok], y[ok], radius_m=p.search_radius_m, max_candidates=p.max_candidates
     )
     columns: list[tuple[OnlineMatcher, _Step]] = []
-    bounds = []
-    screened = (pair for pair in zip(matchers, steps, strict=True) if pair[1].reason == 0)
+    cur_lo, cur_hi = [], []
+    screened = [(m, s) for m, s, good in zip(matchers, steps, ok, strict=True) if good]
     lo, hi = cand.fix_indptr[:-1].tolist(), cand.fix_indptr[1:].tolist()
     for (m, step), a, b in zip(screened, lo, hi, strict=True):
         if a == b:
@@ -252,9 +252,10 @@ def match_step_many(
         step.rows = tuple(v[a:b] for v in (cand.edge_id, cand.offset_m, cand.dist_m, cand.x,
                                            cand.y))  # fmt: skip
         columns.append((m, step))
-        bounds.append((a, b))
+        cur_lo.append(a)
+        cur_hi.append(b)
     if columns:
-        _add_columns(columns, np.array(bounds, np.int64).reshape(-1, 2), cand)
+        _add_columns(columns, np.array(cur_lo, np.int64), np.array(cur_hi, np.int64), cand)
     return _emit_many(matchers, [m._advance(s) for m, s in zip(matchers, steps, strict=True)])
 
 
@@ -280,9 +281,13 @@ def _screened_steps(
 
 
 def _add_columns(
-    columns: list[tuple[OnlineMatcher, _Step]], bounds: np.ndarray, cand: candidates.Candidates
+    columns: list[tuple[OnlineMatcher, _Step]],
+    cur_lo: np.ndarray,
+    cur_hi: np.ndarray,
+    cand: candidates.Candidates,
 ) -> None:
-    """Run the Viterbi step of every new column in one kernel call, then store the results."""
+    """Run the Viterbi step of every new column (its candidates at ``cur_lo:cur_hi`` of
+    `cand`) in one kernel call, then store the results."""
     prev = [m._continues_from(step) for m, step in columns]
     scores = [m._score for (m, _), p in zip(columns, prev, strict=True) if p is not None]
     prev_rows = [p.lattice for p in prev if p is not None]
@@ -301,7 +306,7 @@ def _add_columns(
         np.concatenate([r[0] for r in prev_rows]) if prev_rows else empty.astype(np.int64),
         np.concatenate([r[1] for r in prev_rows]) if prev_rows else empty,
         np.concatenate(scores) if scores else empty,
-        bounds[:, 0].copy(), bounds[:, 1].copy(),
+        cur_lo, cur_hi,
         (cand.edge_id, cand.offset_m, cand.dist_m), np.array(gc), np.array(dt), hmm,
     )  # fmt: skip
     ends = indptr.tolist()

@@ -12,6 +12,7 @@ import bisect
 import datetime as dt
 import enum
 import hashlib
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,8 @@ __all__ = [
     "step_located",
     "step_many",
 ]
+
+_PLACE = operator.itemgetter(0)  # the sort key of a (place, value) pair
 
 
 class AlertStatus(enum.StrEnum):
@@ -240,9 +243,9 @@ class _Run:
     def finish(self) -> tuple[LifecycleState, tuple[AlertEvent, ...]]:
         """The state reached and the changes in fix-by-fix order, then one update per alert
         that grew and is still open (in the order they first grew)."""
-        changes = [change for _, change in sorted(self.changes, key=_place)]
-        changes += [update for _, update in sorted(self.updates, key=_place)]
-        kept = sorted(self.kept, key=_place)
+        changes = [change for _, change in sorted(self.changes, key=_PLACE)]
+        changes += [update for _, update in sorted(self.updates, key=_PLACE)]
+        kept = sorted(self.kept, key=_PLACE)
         return LifecycleState({key: _Track(*t[:4]) for _, key, t in kept}), tuple(changes)
 
     @staticmethod
@@ -254,11 +257,6 @@ class _Run:
             track[4] = None
         alert: Alert = track[3]
         return alert
-
-
-def _place(item: tuple[Any, ...]) -> Any:
-    """The sort key of a (place, value) pair."""
-    return item[0]
 
 
 def step(

@@ -118,7 +118,7 @@ def step(
     index_of = batch.road.memoized((RULE_ID, "index_of"), _index_of, batch.road)
     carried = {index_of[g.restriction_id]: g for g in state.graces if g.restriction_id in index_of}
     carried_idx = np.array(sorted(carried), np.int64)
-    idle_idx = _distinct_sorted(on_idx[idle])
+    idle_idx = unique_ints(on_idx[idle])
     # On it but never in force in this batch: at most a pending grace, found without a scan.
     hit_set = unique_ints(hit_idx)
     waiting = idle_idx[~_member(idle_idx, hit_set) & ~_member(idle_idx, carried_idx)]
@@ -169,13 +169,6 @@ def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
         return np.zeros(len(values), dtype=bool)
     at = np.minimum(np.searchsorted(sorted_set, values), sorted_set.size - 1)
     return sorted_set[at] == values
-
-
-def _distinct_sorted(values: np.ndarray) -> np.ndarray:
-    """The distinct values of an ascending array."""
-    if values.size < 2:
-        return values
-    return values[np.concatenate(([True], values[1:] != values[:-1]))]
 
 
 def _on_pairs(batch: FixBatch) -> tuple[np.ndarray, np.ndarray]:
