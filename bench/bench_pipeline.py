@@ -4,6 +4,9 @@ Run with ``nice .venv/bin/python bench/bench_pipeline.py`` (needs ``redis-server
 ``bench/results/pipeline.json``. Everything runs on this machine over loopback, bounded in count
 and time:
 
+0. the worker's match step alone, in process: the fleet's fixes in time order through
+   `transport.pipeline.steps.match.Match`, in batches of 8,000 (a draining worker's four
+   shard reads of 2,000), best of three after a warm-up;
 1. worker throughput: the simulated fleet's fixes are put on Redis first (as the HTTP ingest
    does), then 1 and then 2 ``hazmat worker`` processes with monitoring (Helsinki default
    network + demo layer, waybills from a SQLite store, alerts and track points recorded, live
@@ -49,6 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from geodata import sources  # noqa: E402
+from geodata.matching.matcher import MatchParams  # noqa: E402
 from transport import demo_layers, goods, registry  # noqa: E402
 from transport.bus.redis_streams import RedisStreamsBus  # noqa: E402
 from transport.fixes import Fix  # noqa: E402
@@ -56,6 +60,8 @@ from transport.gateway import jt808_messages as messages  # noqa: E402
 from transport.gateway import jt808_terminal  # noqa: E402
 from transport.live_channel import LiveHub, MessageKind  # noqa: E402
 from transport.live_relay import RedisLiveSubscriber  # noqa: E402
+from transport.pipeline.batch import Batch  # noqa: E402
+from transport.pipeline.steps.match import Match  # noqa: E402
 from transport.reminders import read_reminder_log  # noqa: E402
 from transport.simulation import SimulatedTrip, simulate_fleet, trip_fixes  # noqa: E402
 from transport.store import registries  # noqa: E402
@@ -76,7 +82,8 @@ INGEST_MAX_S = 20.0
 DRAIN_MAX_S = 240.0
 MATCH_LAG = 2
 TRIP_PAUSE = timedelta(minutes=30)
-PHASES = ("drain", "ingest", "fleet")
+PHASES = ("match", "drain", "ingest", "fleet")
+MATCH_BATCH = 8_000
 LOADS = ("1203", "1075", "1017", "1202", "1830")
 
 
@@ -270,6 +277,26 @@ def seed_database(db_path: Path) -> None:
                                       carrier_id=cid, actor="bench")  # fmt: skip
         session.commit()
     engine.dispose()
+
+
+# --- phase 0: the match step alone -----------------------------------------------------------
+
+
+def match_phase(network: Any, fixes: list[Fix], *, repeats: int = 3) -> dict[str, Any]:
+    """Best-of-`repeats` fixes/s of the worker's match step over the fleet, after a warm-up
+    (which also builds the network's matching index)."""
+    best = float("inf")
+    for attempt in range(repeats + 1):
+        step = Match(network, MatchParams(lag=MATCH_LAG))
+        started = time.perf_counter()
+        for begin in range(0, len(fixes), MATCH_BATCH):
+            step(Batch(tuple(fixes[begin : begin + MATCH_BATCH]), {}))
+        if attempt:
+            best = min(best, time.perf_counter() - started)
+    result = {"batch_fixes": MATCH_BATCH, "fixes": len(fixes), "seconds": round(best, 3),
+              "fixes_per_s": round(len(fixes) / best)}  # fmt: skip
+    print({"match_step": result})
+    return {"match_step": result}
 
 
 # --- phase 1 and 2: worker throughput and memory ----------------------------------------------
@@ -585,7 +612,6 @@ def main() -> None:
     options = parser.parse_args()
     N_VEHICLES = options.vehicles
     network = sources.load_network()
-    layer = demo_layers.default_demo_layer(network)
     trips = fleet_trips(network)
     by_vehicle = [rebased(trip_fixes(trip), plate_of(i), i) for i, trip in enumerate(trips)]
     fixes = sorted((f for fs in by_vehicle for f in fs), key=lambda f: f.fix_at)
@@ -612,6 +638,20 @@ def main() -> None:
             ],
         },
     }
+    if "match" in options.phases:
+        results |= match_phase(network, fixes)
+    if set(options.phases) - {"match"}:
+        results |= server_phases(options.phases, network, fixes, by_vehicle)
+    options.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n",
+                           encoding="utf-8")  # fmt: skip
+    print(f"wrote {options.out}")
+
+
+def server_phases(phases: list[str], network: Any, fixes: list[Fix],
+                  by_vehicle: list[list[Fix]]) -> dict[str, Any]:  # fmt: skip
+    """The phases with Redis, a database, workers and a gateway."""
+    results: dict[str, Any] = {}
+    layer = demo_layers.default_demo_layer(network)
     with tempfile.TemporaryDirectory() as scratch, redis_server(Path(scratch)) as redis_url:
         work = Path(scratch)
         layer_path = work / "demo-layer.geojson"
@@ -620,23 +660,21 @@ def main() -> None:
         t0 = time.monotonic()
         seed_database(db_path)
         print(f"seeded {N_VEHICLES} vehicles and waybills in {time.monotonic() - t0:.1f} s")
-        if "drain" in options.phases:
+        if "drain" in phases:
             results |= drain_phase(redis_url, fixes, db_path, layer_path, work)
-        if "ingest" in options.phases:
+        if "ingest" in phases:
             results["gateway_ingest"] = with_gateway(
                 redis_url, "ingest", work, lambda port: ingest(port, by_vehicle)
             )
             print(results["gateway_ingest"])
-        if "fleet" in options.phases:
+        if "fleet" in phases:
             results["fleet_runs"] = [
                 fleet(
                     redis_url, db_path, layer_path, work, by_vehicle, offered_per_s=r, n_workers=w
                 )
                 for r, w in FLEET_RUNS
             ]
-    options.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n",
-                           encoding="utf-8")  # fmt: skip
-    print(f"wrote {options.out}")
+    return results
 
 
 def drain_phase(redis_url: str, fixes: list[Fix], db_path: Path, layer_path: Path,
