@@ -43,6 +43,9 @@ SHENZHEN = (
     REPO.parent / "shared/data/osm-china/shenzhen/shenzhen_futian_nanshan_drive_2024-10.osm.pbf"
 )
 RESULTS = REPO / "bench/results/rules.json"
+CARGO = CargoProfile.from_lines(  # every trip's load: a tank of petrol
+    [{"un_number": "1203", "quantity": 20, "unit": "t", "carriage": "tank"}]
+)
 TARGET_FIXES_PER_S = 50_000
 START_AT = dt.datetime(2026, 3, 2, 10, 30, tzinfo=dt.UTC)  # 18:30 Shanghai: windows change
 SCHEDULES = (
@@ -146,12 +149,9 @@ def time_rules(
     road: RoadContext, streams: list[list[Any]], *, repeats: int, per_fix: bool = False
 ) -> tuple[float, int]:
     """Best-of-`repeats` seconds to run every rule over every fix, and the fix count."""
-    cargo = CargoProfile.from_lines(
-        [{"un_number": "1203", "quantity": 20, "unit": "t", "carriage": "tank"}]
-    )
     best = float("inf")
     for _ in range(repeats):
-        monitors = [Monitor(VehicleContext(s[0].vehicle_id, cargo=cargo), road) for s in streams]
+        monitors = [Monitor(VehicleContext(s[0].vehicle_id, cargo=CARGO), road) for s in streams]
         started = time.perf_counter()
         for monitor, stream in zip(monitors, streams, strict=True):
             if per_fix:
@@ -169,15 +169,12 @@ def time_live_rounds(
     """Best-of-`repeats` µs per vehicle and batch when every vehicle's fixes come
     `fixes_per_vehicle` at a time, all vehicles located together (`process_fleet`, as the
     pipeline's rules step), and to encode each vehicle's checkpoint after its batch."""
-    cargo = CargoProfile.from_lines(
-        [{"un_number": "1203", "quantity": 20, "unit": "t", "carriage": "tank"}]
-    )
     rounds = range(0, max(map(len, streams)), fixes_per_vehicle)
     best_rules = best_checkpoint = float("inf")
     vehicle_batches = sum(1 for s in streams for k in rounds if k < len(s))
     for _ in range(repeats):
         monitors = {
-            s[0].vehicle_id: Monitor(VehicleContext(s[0].vehicle_id, cargo=cargo), road)
+            s[0].vehicle_id: Monitor(VehicleContext(s[0].vehicle_id, cargo=CARGO), road)
             for s in streams
         }
         rules_s = checkpoint_s = 0.0
