@@ -120,7 +120,8 @@ class RoadNetwork:
 
     @cached_property
     def matching_index(self) -> MatchIndex:
-        """Arrays and segment grid the map matcher's kernels read, built on first use."""
+        """Arrays, segment grid and route table the map matcher's kernels read, built on first
+        use."""
         from geodata.matching import index  # numba compiles on import: only when matching
 
         return index.build_index(self)

@@ -1,4 +1,5 @@
-"""Prepare a road network for map matching: segment grid and CSR adjacency as plain arrays.
+"""Prepare a road network for map matching: segment grid, CSR adjacency and route table as
+plain arrays.
 
 The arrays are what the numba kernels of `candidates` and `transitions` read; building them is
 the one-off cost of matching on a network, done once per network and cached on it.
@@ -75,8 +76,8 @@ class MatchIndex(NamedTuple):
 def match_index(network: RoadNetwork) -> MatchIndex:
     """Return the matching index of a network (cached on it as `network.matching_index`).
 
-    Graph arrays, segment grid and a Dijkstra workspace are shared by every matcher of the
-    network (kernels hold the GIL and leave the workspace clean).
+    Graph arrays, segment grid, route table and a Dijkstra workspace are shared by every
+    matcher of the network (kernels hold the GIL and leave the workspace clean).
     """
     return network.matching_index
 
