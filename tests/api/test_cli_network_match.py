@@ -8,9 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from api.cli import app
+from api.commands import demo
 from tests.conftest import shared_data_path
 
 runner = CliRunner()
@@ -59,9 +61,13 @@ def test_match_writes_one_feature_per_edge_in_travel_order(tmp_path: Path) -> No
     assert f"fixes / 定位点: {len(points)}" in summary and matched >= len(points) - 2
 
 
-def test_demo_runs_the_fleet_through_the_pipeline_and_reports_alerts(tmp_path: Path) -> None:
+def test_demo_runs_the_fleet_through_the_pipeline_and_reports_alerts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a console wide enough for whole rule ids, whatever width an earlier test left behind
+    monkeypatch.setattr(demo, "console", Console(emoji=False, width=240))
     args = ["demo", "--vehicles", "3", "--out-dir", str(tmp_path)]
-    result = runner.invoke(app, args, env={"COLUMNS": "240"})
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "V001" in text and "V003" in text and "Trips / 行程" in text
