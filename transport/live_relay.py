@@ -22,11 +22,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import enum
-import json
 import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import redis
 import redis.asyncio as aioredis
 
@@ -86,14 +86,12 @@ def _plain(item: StoredAlert | TrackPoint) -> dict[str, Any]:
     return fields
 
 
-def encode_messages(kind: MessageKind, items: Iterable[StoredAlert | TrackPoint]) -> list[str]:
+def encode_messages(kind: MessageKind, items: Iterable[StoredAlert | TrackPoint]) -> list[bytes]:
     """Return the JSON texts carrying items of one kind, `MAX_ITEMS` per text."""
     plain = [_plain(item) for item in items]
     return [
-        json.dumps(
-            {"schema": SCHEMA_VERSION, "kind": kind.value, "items": plain[i : i + MAX_ITEMS]},
-            ensure_ascii=False,
-            separators=(",", ":"),
+        orjson.dumps(
+            {"schema": SCHEMA_VERSION, "kind": kind.value, "items": plain[i : i + MAX_ITEMS]}
         )
         for i in range(0, len(plain), MAX_ITEMS)
     ]
@@ -120,7 +118,7 @@ def decode_messages(text: str | bytes) -> list[LiveMessage]:
         Not JSON, another schema version, an unknown kind, or a missing or bad field.
     """
     try:
-        record = json.loads(text)
+        record = orjson.loads(text)
         if record.get("schema") != SCHEMA_VERSION:
             msg = f"live schema {record.get('schema')!r}, expected {SCHEMA_VERSION}"
             raise LiveFormatError(msg)

@@ -1,10 +1,15 @@
-"""Write a `Fix` as compact JSON for the bus and read it back exactly (schema version 1)."""
+"""Write a `Fix` as compact JSON for the bus and read it back exactly (schema version 1).
+
+orjson writes and reads it: the bus carries every fix, and it is several times faster than the
+standard library on these small objects.
+"""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from transport.fixes import Fix, FixSource
 
@@ -17,7 +22,7 @@ class FixFormatError(ValueError):
     """A bus message that is not a version-1 fix."""
 
 
-def fix_to_json(fix: Fix) -> str:
+def fix_to_json(fix: Fix) -> bytes:
     """Return the fix as one JSON object; the time keeps its microseconds and UTC offset."""
     record: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
@@ -34,7 +39,7 @@ def fix_to_json(fix: Fix) -> str:
         "is_backfill": fix.is_backfill,
         "extras": fix.extras,
     }
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(record)
 
 
 def fix_from_json(text: str | bytes) -> Fix:
@@ -46,7 +51,7 @@ def fix_from_json(text: str | bytes) -> Fix:
         When the text is not JSON, has another schema version, or misses a field.
     """
     try:
-        record = json.loads(text)
+        record = orjson.loads(text)
         if record.get("schema") != SCHEMA_VERSION:
             msg = f"fix schema {record.get('schema')!r}, expected {SCHEMA_VERSION}"
             raise FixFormatError(msg)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -71,18 +72,21 @@ class VehicleState:
             backfill_seen=self.backfill_seen + fix.is_backfill,
         )
 
-    def to_json(self) -> str:
+    def to_json(self) -> bytes:
         """Return the state as JSON for the checkpoint."""
-        record = dataclasses.asdict(self)
+        record = {name: getattr(self, name) for name in _STATE_FIELDS}
         record["monitor"] = dict(self.monitor)
-        return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        return orjson.dumps(record)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> VehicleState:
         """Read a state written by `to_json`."""
-        record = json.loads(text)
+        record = orjson.loads(text)
         record["recent_fix_us"] = tuple(record["recent_fix_us"])
         return cls(**record)
+
+
+_STATE_FIELDS = tuple(f.name for f in dataclasses.fields(VehicleState))
 
 
 @dataclass(frozen=True)

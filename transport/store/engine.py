@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
@@ -34,6 +35,7 @@ def make_engine(database_url: str, *, lock_on_begin: bool = False, **kwargs: Any
     after would instead be refused at once ("database is locked") when another writer commits
     meanwhile: SQLite does not wait where waiting could deadlock.
     """
+    kwargs = {"json_serializer": _json_text, "json_deserializer": orjson.loads, **kwargs}
     if not database_url.startswith("sqlite"):
         return create_engine(database_url, pool_pre_ping=True, **kwargs)
     engine = create_engine(database_url, connect_args={"check_same_thread": False}, **kwargs)
@@ -53,6 +55,11 @@ def make_engine(database_url: str, *, lock_on_begin: bool = False, **kwargs: Any
         connection.exec_driver_sql(begin)
 
     return engine
+
+
+def _json_text(value: Any) -> str:
+    """JSON columns (alert evidence) written by orjson, several times faster than json."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
