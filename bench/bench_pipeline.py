@@ -10,7 +10,9 @@ and time:
 1. worker throughput: the simulated fleet's fixes are put on Redis first (as the HTTP ingest
    does), then 1 and then 2 ``hazmat worker`` processes with monitoring (Helsinki default
    network + demo layer, waybills from a SQLite store, alerts and track points recorded, live
-   channel and reminders on) drain them; fixes/s from the first to the last fix stored;
+   channel and reminders on) drain them; fixes/s from the first to the last fix stored; and
+   one worker again reading 250 fixes per shard (`LIVE_READ`): about one fix per vehicle and
+   batch, as in live operation, where per-vehicle costs (checkpoint, rules) are not shared;
 2. memory: worker RSS growth from its first batch to 1,000 active vehicles, and the Redis
    checkpoint hash per 1,000 vehicles;
 3. gateway ingest: 1,000 JT/T 808 terminals over loopback TCP sending 0x0200 as fast as the
@@ -60,6 +62,7 @@ from transport.gateway import jt808_messages as messages  # noqa: E402
 from transport.gateway import jt808_terminal  # noqa: E402
 from transport.live_channel import LiveHub, MessageKind  # noqa: E402
 from transport.live_relay import RedisLiveSubscriber  # noqa: E402
+from transport.pipeline import runner  # noqa: E402
 from transport.pipeline.batch import Batch  # noqa: E402
 from transport.pipeline.steps.match import Match  # noqa: E402
 from transport.reminders import read_reminder_log  # noqa: E402
@@ -84,6 +87,7 @@ MATCH_LAG = 2
 TRIP_PAUSE = timedelta(minutes=30)
 PHASES = ("match", "drain", "ingest", "fleet")
 MATCH_BATCH = 8_000
+LIVE_READ = 250  # fixes per shard read: 1,000 per batch, about one per vehicle
 LOADS = ("1203", "1075", "1017", "1202", "1830")
 
 
@@ -148,12 +152,15 @@ def rss_mb(pid: int) -> float:
 
 
 def worker_args(redis_url: str, db_url: str, fix_db: Path, prefix: str, shards: str, name: str,
-                layer: Path, *, track: bool = True) -> list[str]:  # fmt: skip
+                layer: Path, *, track: bool = True,
+                read: int | None = None) -> list[str]:  # fmt: skip
+    options = [] if track else ["--no-track"]
+    options += [] if read is None else ["--batch-size", str(read)]
     return [
         "worker", "--redis", redis_url, "--n-shards", str(N_SHARDS), "--shards", shards,
         "--name", name, "--prefix", prefix, "--db", str(fix_db), "--network", "default",
-        "--layers", str(layer), "--database", db_url, "--match-lag", str(MATCH_LAG),
-    ] + ([] if track else ["--no-track"])  # fmt: skip
+        "--layers", str(layer), "--database", db_url, "--match-lag", str(MATCH_LAG), *options,
+    ]  # fmt: skip
 
 
 def shard_split(n_workers: int) -> list[str]:
@@ -303,9 +310,11 @@ def match_phase(network: Any, fixes: list[Fix], *, repeats: int = 3) -> dict[str
 
 
 def drain(redis_url: str, fixes: list[Fix], db_path: Path, layer: Path, work: Path,
-          n_workers: int, *, track: bool = True) -> dict[str, Any]:  # fmt: skip
-    """Put every fix on Redis, start `n_workers` workers, time them until all are stored."""
-    prefix = f"drain{n_workers}{'' if track else 'notrack'}"
+          n_workers: int, *, track: bool = True,
+          read: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """Put every fix on Redis, start `n_workers` workers, time them until all are stored
+    (`read`: fixes per shard read, the worker's default when None)."""
+    prefix = f"drain{n_workers}{'' if track else 'notrack'}{read or ''}"
     db_copy = work / f"{prefix}.db"
     shutil.copy(db_path, db_copy)
     fix_db = work / f"{prefix}-fixes.sqlite"
@@ -319,7 +328,17 @@ def drain(redis_url: str, fixes: list[Fix], db_path: Path, layer: Path, work: Pa
     asyncio.run(preload())
     workers = [
         start(
-            worker_args(redis_url, f"sqlite:///{db_copy}", fix_db, prefix, shards, f"w{k}", layer),
+            worker_args(
+                redis_url,
+                f"sqlite:///{db_copy}",
+                fix_db,
+                prefix,
+                shards,
+                f"w{k}",
+                layer,
+                track=track,
+                read=read,
+            ),
             work / f"{prefix}-w{k}.log",
         )
         for k, shards in enumerate(shard_split(n_workers))
@@ -344,6 +363,7 @@ def drain(redis_url: str, fixes: list[Fix], db_path: Path, layer: Path, work: Pa
     return {
         "workers": n_workers,
         "track_points_stored": track,
+        "fixes_per_shard_read": read or runner.DEFAULT_BATCH_SIZE,
         "worker_ms_per_fix_by_step": step_costs(
             [work / f"{prefix}-w{k}.log" for k in range(n_workers)]
         ),
@@ -679,10 +699,12 @@ def server_phases(phases: list[str], network: Any, fixes: list[Fix],
 
 def drain_phase(redis_url: str, fixes: list[Fix], db_path: Path, layer_path: Path,
                 work: Path) -> dict[str, Any]:  # fmt: skip
-    """Worker throughput with 1 and 2 workers (and 1 without track points), and memory."""
+    """Worker throughput with 1 and 2 workers (and 1 without track points, 1 with live-sized
+    reads), and memory."""
     runs = []
-    for n_workers, track in ((1, True), (2, True), (1, False)):
-        run = drain(redis_url, fixes, db_path, layer_path, work, n_workers, track=track)
+    for n_workers, track, read in ((1, True, None), (2, True, None), (1, False, None),
+                                   (1, True, LIVE_READ)):  # fmt: skip
+        run = drain(redis_url, fixes, db_path, layer_path, work, n_workers, track=track, read=read)
         print(run)
         runs.append(run)
     one = runs[0]
