@@ -14,13 +14,13 @@ vehicle's stop counts when it began at or before ``t`` and its vehicle reported 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+import orjson
 import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
@@ -58,18 +58,18 @@ class FleetStop:
     classes: tuple[str, ...] = ()
     is_loaded: bool = False
 
-    def to_json(self) -> str:
+    def to_json(self) -> bytes:
         """Return the stop as JSON (times as ISO text)."""
         record = asdict(self) | {
             "since_at": self.since_at.isoformat(),
             "seen_at": self.seen_at.isoformat(),
         }
-        return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        return orjson.dumps(record)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> FleetStop:
         """Read a stop written by `to_json`."""
-        record = json.loads(text)
+        record = orjson.loads(text)
         return cls(
             vehicle_id=str(record["vehicle_id"]),
             x=float(record["x"]),
