@@ -16,14 +16,21 @@ from typing import TYPE_CHECKING, Any
 from transport.alerts import lifecycle
 from transport.matched import MatchedFix
 from transport.rules import RULES
-from transport.rules.base import VehicleFixes, locate, locate_fleet
+from transport.rules.base import VehicleFixes, locate, locate_fleet, step_each
 from transport.rules.params import RuleParams, default_params
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
     from transport.alerts.lifecycle import AlertEvent
-    from transport.rules.base import FixBatch, RoadContext, RuleEvent, RuleSpec, VehicleContext
+    from transport.rules.base import (
+        FixBatch,
+        RoadContext,
+        RuleEvent,
+        RuleSpec,
+        Stepped,
+        VehicleContext,
+    )
     from transport.rules.fleet_view import FleetView
 
 __all__ = ["MatchedFix", "Monitor", "MonitorState", "process_fleet"]
@@ -130,12 +137,17 @@ class Monitor:
     def process_located(self, batch: FixBatch) -> list[AlertEvent]:
         """Run every rule on accepted fixes located after this monitor's last fix (by `locate`,
         or `locate_fleet` for many vehicles at once); return every change in order."""
-        states: list[Any] = []
-        found: list[tuple[int, RuleEvent]] = []
-        for rule, rule_state in zip(self.rules, self.state.rule_states, strict=True):
-            new_state, rule_events = rule.step(rule_state, batch, self.params)
-            states.append(new_state)
-            found += rule_events
+        stepped = [
+            rule.step(rule_state, batch, self.params)
+            for rule, rule_state in zip(self.rules, self.state.rule_states, strict=True)
+        ]
+        return self.conclude(batch, stepped)
+
+    def conclude(self, batch: FixBatch, stepped: Sequence[Stepped[Any]]) -> list[AlertEvent]:
+        """Take each rule's new state and events for a located batch (in the order of
+        `rules`); run the alert lifecycle over the events; return every change in order."""
+        states = [new_state for new_state, _ in stepped]
+        found = [event for _, rule_events in stepped for event in rule_events]
         found.sort(key=operator.itemgetter(0))  # stable: rule order within a fix
         fixes = batch.fixes
         live = fixes
@@ -185,9 +197,10 @@ def process_fleet(
     """Run a batch of many vehicles' fixes through their monitors, as `Monitor.process_many`
     vehicle by vehicle, with the fixes of all of them located at once (`locate_fleet`).
 
-    The monitors share one road and one set of rule parameters. Each vehicle's fixes keep
-    their order; fixes of a vehicle without a monitor are skipped (the caller owns the
-    monitors and counts those). Returns the changes by vehicle id.
+    The monitors share one road, one set of rules and one set of rule parameters; each rule
+    steps all the vehicles at once (`step_each`). Each vehicle's fixes keep their order; fixes
+    of a vehicle without a monitor are skipped (the caller owns the monitors and counts those).
+    Returns the changes by vehicle id.
     """
     by_vehicle: dict[str, list[MatchedFix]] = {}
     for fix in fixes:
@@ -210,6 +223,14 @@ def process_fleet(
         time_zone=first.params.time_zone,
         fleet=fleet,
     )
-    for vehicle_id, batch in zip(parts, batches, strict=True):
-        changes[vehicle_id] = monitors[vehicle_id].process_located(batch)
+    located = [monitors[vehicle_id] for vehicle_id in parts]
+    if any(m.rules is not first.rules or m.params is not first.params for m in located):
+        msg = "the monitors of a fleet must share their rules and rule parameters"
+        raise ValueError(msg)
+    by_rule = [
+        step_each(rule, [m.state.rule_states[k] for m in located], batches, first.params)
+        for k, rule in enumerate(first.rules)
+    ]
+    for j, (vehicle_id, monitor) in enumerate(zip(parts, located, strict=True)):
+        changes[vehicle_id] = monitor.conclude(batches[j], [stepped[j] for stepped in by_rule])
     return changes

@@ -5,7 +5,9 @@ A rule is a pure state machine over a vehicle's fixes in time order,
 fixes (one fix or thousands), vectorised over the batch, so that feeding fixes one at a time or
 all at once gives the same events. An event says "this condition is violated at this fix"; the
 alert lifecycle turns the presence and absence of events over time into opened, updated and
-closed alerts.
+closed alerts. A rule whose per-call cost rules when a batch holds one fix per vehicle (live
+operation) also has ``step_fleet(states, batches, params)``: the same steps for many vehicles at
+once, vectorised over all their fixes (`step_each`).
 """
 
 from __future__ import annotations
@@ -90,15 +92,32 @@ class RuleEvent:
     limit: float | None = None
 
 
+Stepped = tuple[S, list[tuple[int, RuleEvent]]]  # a rule's new state and its events
+
+
 @dataclass(frozen=True)
 class RuleSpec(Generic[S]):
-    """One rule: stable id, zh/en title, legal basis, initial state and step function."""
+    """One rule: stable id, zh/en title, legal basis, initial state and step function; the
+    step over many vehicles at once where the rule has one."""
 
     rule_id: str
     title: Text
     legal_basis: Text
     initial_state: Callable[[], S]
-    step: Callable[[S, FixBatch, RuleParams], tuple[S, list[tuple[int, RuleEvent]]]]
+    step: Callable[[S, FixBatch, RuleParams], Stepped[S]]
+    step_fleet: Callable[[Sequence[S], Sequence[FixBatch], RuleParams], list[Stepped[S]]] | None = (
+        None
+    )
+
+
+def step_each(
+    rule: RuleSpec[S], states: Sequence[S], batches: Sequence[FixBatch], params: RuleParams
+) -> list[Stepped[S]]:
+    """Step a rule for many vehicles (state and batch of each, one road): with its fleet form
+    where it has one, else vehicle by vehicle."""
+    if rule.step_fleet is not None:
+        return rule.step_fleet(states, batches, params)
+    return [rule.step(state, batch, params) for state, batch in zip(states, batches, strict=True)]
 
 
 def cargo_key(cargo: CargoProfile | None) -> CargoKey:

@@ -2,7 +2,8 @@
 
 Between two fixes the vehicle drove when the earlier fix moved (speed above the stop speed) and
 the gap is short; otherwise it rested. A rest of at least `min_rest_s` ends a continuous spell;
-shorter stops neither count as driving nor end it.
+shorter stops neither count as driving nor end it. Whether each interval was moving and at night
+is found for a whole fleet's batches at once (`step_fleet`); the clocks then advance fix by fix.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import numpy as np
 from transport.rules.base import EPOCH, US, RuleEvent, RuleSpec, Text, in_window_us, local_us
 
 if TYPE_CHECKING:
-    from transport.rules.base import FixBatch
+    from collections.abc import Sequence
+
+    from transport.rules.base import FixBatch, Stepped
     from transport.rules.params import RuleParams
 
-__all__ = ["RULE", "RULE_ID", "DrivingState", "step"]
+__all__ = ["RULE", "RULE_ID", "DrivingState", "step", "step_fleet"]
 
 RULE_ID = "driving_time"
 _LEGAL_BASIS = Text(
@@ -146,29 +149,65 @@ def _event(batch: FixBatch, pos: int, key: str, value_s: float, limit_s: float) 
     )
 
 
-def _midpoint_night(batch: FixBatch, last_us: int | None, params: RuleParams) -> np.ndarray:
-    """Whether the midpoint of each interval ending at a fix falls in the night window."""
-    previous = np.concatenate([[batch.at_us[0] if last_us is None else last_us], batch.at_us[:-1]])
-    half, odd = np.divmod(batch.at_us - previous, 2)
+def _midpoint_night(
+    at_us: np.ndarray, starts: np.ndarray, first_previous_us: np.ndarray, params: RuleParams
+) -> np.ndarray:
+    """Whether the midpoint of each interval ending at a fix falls in the night window: the
+    fixes of many batches, each starting at `starts` after its own previous fix."""
+    previous = np.empty_like(at_us)
+    previous[1:] = at_us[:-1]
+    previous[starts] = first_previous_us
+    half, odd = np.divmod(at_us - previous, 2)
     midpoint = previous + half + (odd & half & 1)  # timedelta / 2 rounds half to even
     local = local_us(midpoint, params.time_zone)
     return in_window_us(local, params.night.start, params.night.end)
 
 
-def step(
-    state: DrivingState, batch: FixBatch, params: RuleParams
-) -> tuple[DrivingState, list[tuple[int, RuleEvent]]]:
+def step(state: DrivingState, batch: FixBatch, params: RuleParams) -> Stepped[DrivingState]:
     """Advance the clock fix by fix; emit an event per fix and limit exceeded."""
-    clock = _Clock.of(state)
+    return step_fleet([state], [batch], params)[0]
+
+
+def step_fleet(
+    states: Sequence[DrivingState], batches: Sequence[FixBatch], params: RuleParams
+) -> list[Stepped[DrivingState]]:
+    """`step` for many vehicles: moving and night found over all their fixes at once."""
+    clocks = [_Clock.of(state) for state in states]
+    sizes = [len(batch) for batch in batches]
+    if not sum(sizes):
+        return [(clock.state(), []) for clock in clocks]
+    at_us = np.concatenate([batch.at_us for batch in batches])
+    starts = np.cumsum([0, *sizes[:-1]])[np.array(sizes) > 0]
+    first_previous_us = [
+        batch.at_us[0] if clock.last_us is None else clock.last_us
+        for clock, batch in zip(clocks, batches, strict=True)
+        if len(batch)
+    ]
+    is_night = _midpoint_night(at_us, starts, np.array(first_previous_us, np.int64), params)
+    speed_kmh = np.concatenate([batch.speed_kmh for batch in batches])
+    flags = list(zip((speed_kmh > params.stop_speed_kmh).tolist(), is_night.tolist(), strict=True))
+    stepped: list[Stepped[DrivingState]] = []
+    begin = 0
+    for clock, batch, size in zip(clocks, batches, sizes, strict=True):
+        events = _advance(clock, batch, flags[begin : begin + size], params)
+        stepped.append((clock.state(), events))
+        begin += size
+    return stepped
+
+
+def _advance(
+    clock: _Clock, batch: FixBatch, flags: list[tuple[bool, bool]], params: RuleParams
+) -> list[tuple[int, RuleEvent]]:
+    """Advance one vehicle's clock over its batch (moving, night at each fix); its events."""
     p = params.driving_time
-    is_moving = (batch.speed_kmh > params.stop_speed_kmh).tolist()
-    is_night = _midpoint_night(batch, clock.last_us, params).tolist()
     # Below this total the float sum of the intervals cannot exceed the limit: skip summing.
     daily_floor_us = p.max_daily_s * 1e6 * (1.0 - 1e-9)
     window_us = dt.timedelta(seconds=p.daily_window_s) // US
     events = []
-    for pos, at_us in enumerate(batch.at_us.tolist()):
-        clock.advance(at_us, is_moving[pos], is_night[pos], params, window_us)
+    for pos, (at_us, (is_moving, is_night)) in enumerate(
+        zip(batch.at_us.tolist(), flags, strict=True)
+    ):
+        clock.advance(at_us, is_moving, is_night, params, window_us)
         if clock.continuous_s > p.max_continuous_s:
             event = _event(batch, pos, "continuous", clock.continuous_s, p.max_continuous_s)
             events.append((pos, event))
@@ -177,7 +216,7 @@ def step(
             events.append((pos, event))
         if clock.driven_us > daily_floor_us and (daily_s := clock.daily_s()) > p.max_daily_s:
             events.append((pos, _event(batch, pos, "daily", daily_s, p.max_daily_s)))
-    return clock.state(), events
+    return events
 
 
 RULE: RuleSpec[DrivingState] = RuleSpec(
@@ -186,4 +225,5 @@ RULE: RuleSpec[DrivingState] = RuleSpec(
     legal_basis=_LEGAL_BASIS,
     initial_state=DrivingState,
     step=step,
+    step_fleet=step_fleet,
 )

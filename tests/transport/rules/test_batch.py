@@ -176,8 +176,20 @@ def test_fleet_batches_of_few_fixes_give_the_alerts_of_each_vehicle_alone(fleet:
                 [f for f in chunk if f.vehicle_id == vehicle_id]
             )
     assert got == expected
+    assert {v: m.state for v, m in together.items()} == {v: m.state for v, m in alone.items()}
     assert sum(map(len, expected.values())) > 0
     assert not any(c.alert.evidence.restriction_id for c in got["unloaded"])
+
+
+def test_fleet_of_monitors_with_other_rule_parameters_is_refused(fleet: Any) -> None:
+    road, streams = fleet
+    first, second = (s[0] for s in streams[:2])
+    monitors = {
+        first.vehicle_id: _monitor(road, first.vehicle_id),
+        second.vehicle_id: Monitor(VehicleContext(second.vehicle_id), road),  # national defaults
+    }
+    with pytest.raises(ValueError, match="must share their rules and rule parameters"):
+        process_fleet(monitors, [first, second])
 
 
 def test_locate_fleet_gives_each_vehicle_its_own_located_batch(fleet: Any) -> None:
