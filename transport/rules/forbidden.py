@@ -106,6 +106,8 @@ def step(
     state: ForbiddenState, batch: FixBatch, params: RuleParams
 ) -> tuple[ForbiddenState, list[tuple[int, RuleEvent]]]:
     """Emit an event per fix and forbidden restriction it is in, unless in its exit grace."""
+    if not (state.graces or batch.hit_idx.size or batch.on_idx.size):
+        return state, []  # on no restriction, and none followed (most vehicles, most fixes)
     hit_pos, hit_idx = batch.hits_of_kinds(KINDS)
     on_pos, on_idx = _on_pairs(batch)
     m = max(len(batch.road.compiled), 1)
