@@ -46,7 +46,7 @@ class DrivingState:
     continuous_s: float = 0.0
     night_s: float = 0.0
     rest_s: float = 0.0
-    driven: tuple[tuple[dt.datetime, dt.datetime], ...] = ()  # merged, last 24 h
+    driven: tuple[tuple[int, int], ...] = ()  # merged intervals of the last 24 h, epoch µs
 
 
 @dataclass
@@ -65,7 +65,9 @@ class _Clock:
     def of(cls, state: DrivingState) -> _Clock:
         """The clock of a state."""
         last = None if state.last_at is None else (state.last_at - EPOCH) // US
-        driven = [[(a - EPOCH) // US, (b - EPOCH) // US] for a, b in state.driven]
+        driven = [list(interval) for interval in state.driven]
+        if driven and isinstance(driven[0][0], dt.datetime):  # checkpointed before µs
+            driven = [[(a - EPOCH) // US, (b - EPOCH) // US] for a, b in driven]
         return cls(
             last,
             state.was_moving,
@@ -84,7 +86,7 @@ class _Clock:
             self.continuous_s,
             self.night_s,
             self.rest_s,
-            tuple((EPOCH + a * US, EPOCH + b * US) for a, b in self.driven),
+            tuple((a, b) for a, b in self.driven),
         )
 
     def advance(
@@ -124,11 +126,6 @@ class _Clock:
     def daily_s(self) -> float:
         """Seconds driven in the 24-hour window ending at the last fix."""
         return sum((b - a) / 1e6 for a, b in self.driven)
-
-
-def daily_driving_s(state: DrivingState) -> float:
-    """Seconds driven in the 24-hour window ending at the last fix."""
-    return sum((b - a).total_seconds() for a, b in state.driven)
 
 
 def _event(batch: FixBatch, pos: int, key: str, value_s: float, limit_s: float) -> RuleEvent:
