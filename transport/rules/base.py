@@ -337,6 +337,8 @@ class FixBatch:
 
     def hits_of_kinds(self, kinds: frozenset[RestrictionKind]) -> tuple[np.ndarray, np.ndarray]:
         """Return the (position, restriction index) hit pairs of restrictions of `kinds`."""
+        if not self.hit_idx.size:  # most vehicles at most fixes
+            return self.hit_pos, self.hit_idx
         keep = self.road.is_kind(kinds)[self.hit_idx]
         return self.hit_pos[keep], self.hit_idx[keep]
 

@@ -122,11 +122,12 @@ def segregation_step(
     """Follow the stop; at each stop fix beside incompatible goods that came first, an event."""
     state, stops = fleet_view.follow_own_stops(state, batch, params)
     cargo, fleet, distance_m = batch.vehicle.cargo, batch.fleet, params.segregation.distance_m
-    if cargo is None or fleet is None:
+    in_lots = _in_lots(fleet, batch, stops, params)
+    if cargo is None or fleet is None or not in_lots:
         return state, []
     mine = frozenset((*cargo.hazard_classes, *cargo.subsidiary_hazards))
-    clashes, events = _clashes(fleet, mine, params), []
-    for stop, lot_idx, first in _in_lots(fleet, batch, stops, params):
+    clashes, events = _clashes(fleet, mine, params), []  # over the whole fleet: only when needed
+    for stop, lot_idx, first in in_lots:
         near = first & clashes
         if distance_m is not None:
             close = np.zeros(len(fleet), dtype=bool)

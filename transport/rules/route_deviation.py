@@ -78,8 +78,11 @@ def _event(batch: FixBatch, pos: int, lasted_s: float, distance_m: float) -> Rul
 
 
 def corridor_of(route: shapely.Geometry, *, width_m: float) -> shapely.Geometry:
-    """Return the corridor of a metric route line: the line buffered by half the width."""
-    return shapely.buffer(route, width_m / 2.0)
+    """Return the corridor of a metric route line: the line buffered by half the width, prepared
+    (each batch of the trip asks it whether it covers the fixes)."""
+    corridor = shapely.buffer(route, width_m / 2.0)
+    shapely.prepare(corridor)
+    return corridor
 
 
 RULE: RuleSpec[DeviationState] = RuleSpec(
