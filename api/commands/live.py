@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from api.commands._heap import settle_heap
 from geodata import restrictions, sources
 from geodata.matching.matcher import MatchParams
 from transport import reminder_recorder, reminders
@@ -154,6 +155,7 @@ async def _serve_gateway(
             server, redis_url, gateway_id=gateway_id, prefix=prefix, liveness=liveness
         )
         await desk.start()
+    settle_heap()
     await server.start(host, port)
     typer.echo(f"JT/T 808 gateway on {host}:{server.port} ({'redis' if redis_url else 'embedded'})")
     await stop.wait()
@@ -299,6 +301,7 @@ async def _run_worker(
             redis_url, history, consumer=name, prefix=prefix
         )
         recording = asyncio.create_task(recorder.run(stop=stop), name="reminder-recorder")
+    settle_heap()
     try:
         stats = await service.run_worker(
             consumer, fix_store=store, checkpoints=checkpoints, stop=stop,
