@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+import dataclasses
+import json
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import redis
@@ -105,3 +107,14 @@ def test_worker_publications_reach_the_api_hub_in_carrier_scope(
     assert police_items == [ALERT, POINT]
     assert carrier_items == [ALERT]  # the point belongs to no carrier: police only
     assert stats == {"relayed": 2, "unreadable": 1, "reconnects": 0}
+
+
+def test_items_travel_with_iso_times_and_enum_values() -> None:
+    """What websocket clients read: times as `datetime.isoformat` writes them, enums by value."""
+    moment = datetime(2026, 11, 26, 10, 0, 0, 123456, tzinfo=timezone(timedelta(hours=8)))
+    alert = dataclasses.replace(ALERT, ended_at=moment)
+    (text,) = encode_messages(MessageKind.ALERT, [alert])
+    (fields,) = json.loads(text)["items"]
+    assert fields["ended_at"] == moment.isoformat() == "2026-11-26T10:00:00.123456+08:00"
+    assert fields["started_at"] == AT.isoformat() and fields["state"] == HandlingState.NEW.value
+    assert list(fields) == [f.name for f in dataclasses.fields(StoredAlert)]
