@@ -28,7 +28,15 @@ from geodata.matching.matcher import MatchParams
 from transport import reminder_recorder, reminders
 from transport.bus import batching, memory, redis_streams
 from transport.gateway import jt808_server, reminder_desk
-from transport.pipeline import chain, checkpoint, fix_store, live_monitoring, runner, service
+from transport.pipeline import (
+    chain,
+    checkpoint,
+    fix_store,
+    live_monitoring,
+    runner,
+    service,
+    warm_up,
+)
 from transport.settings import get_settings
 from transport.store.engine import migrate
 
@@ -227,6 +235,9 @@ def worker(
             context_ttl_s=context_ttl_s, update_interval_s=alert_update_interval_s,
         )  # fmt: skip
     try:
+        if monitoring is not None:  # compiled before the first read takes the shards' leases
+            warm_up.warm_up_matching(monitoring.setup.network, monitoring.setup.match_params)
+        settle_heap()  # what is loaded and compiled by now lives as long as the worker
         asyncio.run(
             _run_worker(
                 redis_url, owned, n_shards=n_shards, db=db, name=consumer_name,
@@ -301,7 +312,6 @@ async def _run_worker(
             redis_url, history, consumer=name, prefix=prefix
         )
         recording = asyncio.create_task(recorder.run(stop=stop), name="reminder-recorder")
-    settle_heap()
     try:
         stats = await service.run_worker(
             consumer, fix_store=store, checkpoints=checkpoints, stop=stop,

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from transport.pipeline import chain, runner, warm_up
+from transport.pipeline import chain, runner
 
 if TYPE_CHECKING:
     from transport.bus.base import Consumer
@@ -29,17 +29,12 @@ async def run_worker(
 ) -> runner.RunnerStats:
     """Process what `consumer` reads through the chain until `stop` is set; return the counts.
 
-    With `monitoring` the fixes are matched, the rules run and alerts go to its sinks (the
-    matcher's kernels compiled by `warm_up` before the first read takes the shards' leases);
+    With `monitoring` the fixes are matched, the rules run and alerts go to its sinks;
     without it the worker only deduplicates, orders and stores. The batch in hand is finished
     and acknowledged before returning; then the consumer is closed, which hands its shards to
     a stand-by worker at once.
     """
     steps = chain.build_chain(fix_store=fix_store, checkpoints=checkpoints, monitoring=monitoring)
-    if monitoring is not None:
-        await asyncio.to_thread(
-            warm_up.warm_up_matching, monitoring.network, monitoring.match_params
-        )
     worker = runner.Runner(consumer, steps, checkpoints=checkpoints, batch_size=batch_size)
     logger.info("worker %s started", consumer.name)
     try:
