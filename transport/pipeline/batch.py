@@ -74,9 +74,7 @@ class VehicleState:
 
     def to_json(self) -> bytes:
         """Return the state as JSON for the checkpoint."""
-        record = {name: getattr(self, name) for name in _STATE_FIELDS}
-        record["monitor"] = dict(self.monitor)
-        return orjson.dumps(record)
+        return orjson.dumps(self, default=dict)  # a dataclass; `monitor` may be any mapping
 
     @classmethod
     def from_json(cls, text: str | bytes) -> VehicleState:
@@ -84,9 +82,6 @@ class VehicleState:
         record = orjson.loads(text)
         record["recent_fix_us"] = tuple(record["recent_fix_us"])
         return cls(**record)
-
-
-_STATE_FIELDS = tuple(f.name for f in dataclasses.fields(VehicleState))
 
 
 @dataclass(frozen=True)
