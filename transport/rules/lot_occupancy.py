@@ -122,8 +122,10 @@ def segregation_step(
     """Follow the stop; at each stop fix beside incompatible goods that came first, an event."""
     state, stops = fleet_view.follow_own_stops(state, batch, params)
     cargo, fleet, distance_m = batch.vehicle.cargo, batch.fleet, params.segregation.distance_m
+    if cargo is None or fleet is None:
+        return state, []
     in_lots = _in_lots(fleet, batch, stops, params)
-    if cargo is None or fleet is None or not in_lots:
+    if not in_lots:
         return state, []
     mine = frozenset((*cargo.hazard_classes, *cargo.subsidiary_hazards))
     clashes, events = _clashes(fleet, mine, params), []  # over the whole fleet: only when needed
