@@ -61,6 +61,7 @@ ShardCountOption = Annotated[
 DbOption = Annotated[Path, typer.Option("--db", help="SQLite file the fixes are stored in.")]
 PrefixOption = Annotated[str, typer.Option("--prefix", help="Redis key prefix.")]
 DEFAULT_MATCH_LAG = 2
+DEFAULT_COMMIT_INTERVAL_MS = 1_000  # a vehicle seen in several batches is checkpointed once
 
 
 def default_name() -> str:
@@ -189,6 +190,14 @@ def worker(
     claim_idle_ms: Annotated[
         int | None, typer.Option(help="Claim others' pending messages idle this long.")
     ] = None,
+    commit_interval_ms: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Checkpoint and acknowledge this often (default: a third of the claim idle "
+            "time, at most 1 s; at most half of it).",
+        ),
+    ] = None,
     prefix: PrefixOption = "hazmat",
     network_source: Annotated[
         str | None,
@@ -227,6 +236,9 @@ def worker(
         raise typer.BadParameter(msg)
     owned = parse_shards(shards, n_shards)
     consumer_name = name or default_name()
+    commit_interval_s = _commit_interval_s(
+        commit_interval_ms, lease_ttl_ms // 2 if claim_idle_ms is None else claim_idle_ms
+    )
     monitoring = None
     if network_source is not None:
         monitoring = _open_monitoring(
@@ -242,13 +254,28 @@ def worker(
             _run_worker(
                 redis_url, owned, n_shards=n_shards, db=db, name=consumer_name,
                 batch_size=batch_size, lease_ttl_ms=lease_ttl_ms, claim_idle_ms=claim_idle_ms,
-                prefix=prefix, monitoring=monitoring.setup if monitoring else None,
+                commit_interval_s=commit_interval_s, prefix=prefix,
+                monitoring=monitoring.setup if monitoring else None,
                 history=monitoring.session_factory if monitoring else None,
             )
         )  # fmt: skip
     finally:
         if monitoring is not None:
             monitoring.close()
+
+
+def _commit_interval_s(commit_interval_ms: int | None, claim_idle_ms: int) -> float:
+    """The worker's commit interval: well under the claim idle time, or the worker would
+    claim back its own fixes that wait for the commit."""
+    if commit_interval_ms is None:
+        return min(DEFAULT_COMMIT_INTERVAL_MS, claim_idle_ms // 3) / 1000
+    if commit_interval_ms > claim_idle_ms // 2:
+        msg = (
+            f"--commit-interval-ms {commit_interval_ms} must be at most half the claim idle "
+            f"time ({claim_idle_ms} ms)"
+        )
+        raise typer.BadParameter(msg)
+    return commit_interval_ms / 1000
 
 
 def _open_monitoring(
@@ -291,6 +318,7 @@ async def _run_worker(
     batch_size: int,
     lease_ttl_ms: int,
     claim_idle_ms: int | None,
+    commit_interval_s: float,
     prefix: str,
     monitoring: chain.MonitoringSetup | None,
     history: sessionmaker[Session] | None = None,
@@ -315,7 +343,7 @@ async def _run_worker(
     try:
         stats = await service.run_worker(
             consumer, fix_store=store, checkpoints=checkpoints, stop=stop,
-            batch_size=batch_size, monitoring=monitoring,
+            batch_size=batch_size, commit_interval_s=commit_interval_s, monitoring=monitoring,
         )  # fmt: skip
         typer.echo(f"worker {name} stopped: {stats.summary()}", err=True)
     finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -15,8 +16,6 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from transport.alerts.lifecycle import AlertEvent
     from transport.fixes import Fix
     from transport.matched import MatchedFix
@@ -40,7 +39,9 @@ class VehicleState:
 
     `recent_fix_us` holds the latest `RECENT_FIXES_KEPT` fix times processed (epoch µs,
     ascending): a fix time inside that span is a duplicate exactly when it is listed there.
-    `monitor` is reserved for the steps still to come (matcher and rule clocks), as JSON data.
+    `monitor` holds what the steps carry per vehicle (the rules' clocks and open alerts): JSON
+    data, or objects with a ``checkpoint_text()`` method, encoded only when the checkpoint is
+    written (`to_json`).
     """
 
     vehicle_id: str
@@ -74,7 +75,7 @@ class VehicleState:
 
     def to_json(self) -> bytes:
         """Return the state as JSON for the checkpoint."""
-        return orjson.dumps(self, default=dict)  # a dataclass; `monitor` may be any mapping
+        return orjson.dumps(self, default=_plain)  # a dataclass, written as such
 
     @classmethod
     def from_json(cls, text: str | bytes) -> VehicleState:
@@ -82,6 +83,18 @@ class VehicleState:
         record = orjson.loads(text)
         record["recent_fix_us"] = tuple(record["recent_fix_us"])
         return cls(**record)
+
+
+def _plain(value: object) -> object:
+    """What the checkpoint holds of a value orjson does not know: a mapping as a dict, another
+    object as its ``checkpoint_text()``."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    to_text = getattr(value, "checkpoint_text", None)
+    if to_text is None:
+        msg = f"{type(value).__name__} cannot be written to a checkpoint"
+        raise TypeError(msg)
+    return to_text()
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from transport.bus.memory import MemoryBus
 from transport.pipeline import chain, runner
 from transport.pipeline.batch import Batch
 from transport.pipeline.checkpoint import MemoryCheckpointStore
+from transport.pipeline.fix_store import BufferedFixStore
 from transport.pipeline.fleet_stops import MemoryStopStore
 from transport.pipeline.steps import match
 from transport.rules.params import default_params
@@ -99,9 +100,10 @@ async def _publish_and_process(
     """Interleave publishing chunks and processing batches until every fix went through."""
     bus = MemoryBus(n_shards=1, shard_capacity=max(len(fixes), 1))
     checkpoints = MemoryCheckpointStore()
-    steps = chain.build_chain(fix_store=fix_store, checkpoints=checkpoints, monitoring=setup)
+    buffered = BufferedFixStore(fix_store)
+    steps = chain.build_chain(fix_store=buffered, checkpoints=checkpoints, monitoring=setup)
     worker = runner.Runner(
-        bus.consumer([0], name="embedded"), steps, checkpoints=checkpoints,
+        bus.consumer([0], name="embedded"), steps, fix_store=buffered, checkpoints=checkpoints,
         batch_size=batch_size, block_ms=10,
     )  # fmt: skip
     for start in range(0, len(fixes), PUBLISH_CHUNK):
@@ -109,5 +111,6 @@ async def _publish_and_process(
     while processed := await worker.process_next():
         on_progress(processed)
     _finish(steps, checkpoints)
+    buffered.commit()
     await bus.close()
     run.stats = worker.stats.summary()

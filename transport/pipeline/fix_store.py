@@ -1,4 +1,5 @@
-"""Where the worker keeps fixes: a store interface and its SQLite implementation (one table).
+"""Where the worker keeps fixes: a store interface, its SQLite implementation (one table), and
+a buffer that holds the writes until the runner commits them.
 
 Writing is idempotent: a (vehicle, fix time) already stored is ignored, so a fix delivered twice
 is stored once. This tiny table stands in until the SQLAlchemy store of the waybill work lands.
@@ -7,6 +8,7 @@ is stored once. This tiny table stands in until the SQLAlchemy store of the wayb
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from datetime import timedelta
@@ -19,7 +21,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from pathlib import Path
 
-__all__ = ["FixStore", "SqliteFixStore"]
+logger = logging.getLogger(__name__)
+
+__all__ = ["BufferedFixStore", "FixStore", "SqliteFixStore"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS fixes (
@@ -55,6 +59,43 @@ class FixStore(Protocol):
     def stored_fix_us(self, vehicle_id: str, fix_us: Iterable[int]) -> set[int]:
         """Return which of these fix times (epoch µs) of a vehicle are stored."""
         ...
+
+
+class BufferedFixStore:
+    """A fix store whose writes wait for `commit`: the runner commits the fixes of the batches
+    processed since the last commit, then their vehicles' checkpoint, then acknowledges them.
+
+    A worker killed in between has stored neither, so whoever claims its fixes processes them
+    again instead of finding them stored and dropping them as duplicates. Lookups see the held
+    fixes as stored.
+    """
+
+    def __init__(self, store: FixStore) -> None:
+        self.store = store
+        self.held: dict[tuple[str, int], Fix] = {}
+
+    def add_fixes(self, fixes: Sequence[Fix]) -> int:
+        """Hold fixes for the commit; return how many were not held already."""
+        before = len(self.held)
+        self.held.update(((fix.vehicle_id, epoch_us(fix.fix_at)), fix) for fix in fixes)
+        return len(self.held) - before
+
+    def stored_fix_us(self, vehicle_id: str, fix_us: Iterable[int]) -> set[int]:
+        """Return which of these fix times of a vehicle are held or stored."""
+        wanted = set(fix_us)
+        held = {us for us in wanted if (vehicle_id, us) in self.held}
+        unheld = wanted - held
+        return held | self.store.stored_fix_us(vehicle_id, unheld) if unheld else held
+
+    def commit(self) -> None:
+        """Store the held fixes in one transaction; on failure they stay held."""
+        if not self.held:
+            return
+        fixes = list(self.held.values())
+        added = self.store.add_fixes(fixes)
+        if added != len(fixes):
+            logger.info("%d of %d fixes were stored already", len(fixes) - added, len(fixes))
+        self.held.clear()
 
 
 class SqliteFixStore:

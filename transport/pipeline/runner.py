@@ -1,8 +1,12 @@
-"""Run the chain on what the bus delivers: read a batch, process it, acknowledge after storing.
+"""Run the chain on what the bus delivers: read a batch, process it, acknowledge after committing.
 
 The runner is the only caller of steps. It times each one and counts fixes in, out and dropped
 per reason. A batch that fails (store or Redis unreachable) is retried as it is, in order, with
-back-off, and acknowledged only once the whole chain has gone through.
+back-off. Processed batches are acknowledged only after their fixes and then their vehicles'
+states are committed: after every batch by default, or once per `commit_interval_s` (the
+worker's setting), so that a vehicle seen in several batches is checkpointed once. The fixes of
+a worker killed in between stay pending and unstored; whoever claims them resumes from the last
+commit and processes them again (their alerts are recorded idempotently, by alert id).
 """
 
 from __future__ import annotations
@@ -20,9 +24,12 @@ from transport.bus import redis_streams
 from transport.pipeline.batch import Batch
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from transport.bus.base import Consumer, Delivery
     from transport.pipeline.chain import Chain
     from transport.pipeline.checkpoint import CheckpointStore
+    from transport.pipeline.fix_store import BufferedFixStore
 
 __all__ = ["DEFAULT_BATCH_SIZE", "Runner", "RunnerStats"]
 
@@ -45,48 +52,95 @@ class RunnerStats:
 
 
 class Runner:
-    """Process deliveries of one consumer through a chain, acknowledging after the store step."""
+    """Process deliveries of one consumer through a chain; commit, then acknowledge.
+
+    `fix_store` and `checkpoints` are the stores the chain's steps save to.
+    """
 
     def __init__(
         self,
         consumer: Consumer,
         chain: Chain,
         *,
+        fix_store: BufferedFixStore,
         checkpoints: CheckpointStore,
         batch_size: int = DEFAULT_BATCH_SIZE,
         block_ms: int = 500,
+        commit_interval_s: float = 0.0,
     ) -> None:
         self.consumer = consumer
         self.chain = chain
+        self.fix_store = fix_store
         self.checkpoints = checkpoints
         self.batch_size = batch_size
         self.block_ms = block_ms
+        self.commit_interval_s = commit_interval_s
         self.stats = RunnerStats()
+        self.uncommitted: list[Delivery] = []
+        self.committed_at = time.monotonic()
 
     async def run(self, *, stop: asyncio.Event) -> None:
-        """Process batches until `stop` is set; the batch in hand is finished first."""
+        """Process batches until `stop` is set; the batch in hand is finished and committed."""
         while not stop.is_set():
             await self.process_next(stop=stop)
+        await self.commit(stop=stop)
 
     async def process_next(self, *, stop: asyncio.Event | None = None) -> int:
-        """Read one batch, process it until it goes through, acknowledge it; return its size."""
+        """Read one batch, process it until it goes through, commit when due; return its size.
+
+        An empty read commits what is held, so a quiet stream is acknowledged promptly.
+        """
         deliveries = await self.consumer.read(count=self.batch_size, block_ms=self.block_ms)
-        if not deliveries:
-            return 0
-        for delay in redis_streams.backoff_delays():
-            try:
-                await asyncio.to_thread(self.process_isolating_faults, deliveries)
-                break
-            except _RETRIED as err:
-                self.stats.counts["batch_retries"] += 1
-                logger.warning("batch of %d fixes failed (%s); retrying in %.2f s",
-                               len(deliveries), err, delay)  # fmt: skip
-                if stop is not None and stop.is_set():
-                    return 0  # unacknowledged: the bus delivers it again
-                await asyncio.sleep(delay)
-        await self.consumer.ack(deliveries)
-        self.stats.counts["acknowledged"] += len(deliveries)
+        if deliveries and not await self._retrying(
+            lambda: self.process_isolating_faults(deliveries),
+            what=f"batch of {len(deliveries)} fixes",
+            counter="batch_retries",
+            stop=stop,
+        ):
+            return 0  # unacknowledged: the bus delivers it again
+        self.uncommitted += deliveries
+        if not deliveries or time.monotonic() - self.committed_at >= self.commit_interval_s:
+            await self.commit(stop=stop)
         return len(deliveries)
+
+    async def commit(self, *, stop: asyncio.Event | None = None) -> None:
+        """Commit the fixes, then the checkpoint, then acknowledge the deliveries they cover."""
+        self.committed_at = time.monotonic()
+        if not self.uncommitted:
+            return
+        if not await self._retrying(
+            self._commit_stores, what="commit", counter="commit_retries", stop=stop
+        ):
+            return  # left pending: claimed and processed again from the last commit
+        await self.consumer.ack(self.uncommitted)
+        self.stats.counts["acknowledged"] += len(self.uncommitted)
+        self.stats.counts["commits"] += 1
+        self.uncommitted = []
+
+    async def _retrying(
+        self, call: Callable[[], object], *, what: str, counter: str, stop: asyncio.Event | None
+    ) -> bool:
+        """Run a blocking call in a thread until it succeeds (True), counting each outage in
+        `counter`; False when `stop` is set during the back-off after one."""
+        delays = redis_streams.backoff_delays()
+        while True:
+            try:
+                await asyncio.to_thread(call)
+                return True
+            except _RETRIED as err:
+                self.stats.counts[counter] += 1
+                delay = next(delays)
+                logger.warning("%s failed (%s); retrying in %.2f s", what, err, delay)
+                if stop is not None and stop.is_set():
+                    return False
+                await asyncio.sleep(delay)
+
+    def _commit_stores(self) -> None:
+        """Store the held fixes, then write the checkpoint (blocking: run in a thread)."""
+        started = time.perf_counter()
+        self.fix_store.commit()
+        self.checkpoints.commit()
+        self.stats.step_s["commit"] += time.perf_counter() - started
 
     def process_isolating_faults(self, deliveries: list[Delivery]) -> None:
         """Process a batch; on a fault in a step, halve it until the faulty fix is set aside.

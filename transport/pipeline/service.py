@@ -7,6 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from transport.pipeline import chain, runner
+from transport.pipeline.fix_store import BufferedFixStore
 
 if TYPE_CHECKING:
     from transport.bus.base import Consumer
@@ -25,17 +26,27 @@ async def run_worker(
     checkpoints: CheckpointStore,
     stop: asyncio.Event,
     batch_size: int = runner.DEFAULT_BATCH_SIZE,
+    commit_interval_s: float = 0.0,
     monitoring: chain.MonitoringSetup | None = None,
 ) -> runner.RunnerStats:
     """Process what `consumer` reads through the chain until `stop` is set; return the counts.
 
     With `monitoring` the fixes are matched, the rules run and alerts go to its sinks;
-    without it the worker only deduplicates, orders and stores. The batch in hand is finished
-    and acknowledged before returning; then the consumer is closed, which hands its shards to
-    a stand-by worker at once.
+    without it the worker only deduplicates, orders and stores. Fixes and checkpoints are
+    committed and the fixes acknowledged every `commit_interval_s` (every batch with 0). The
+    batch in hand is finished, committed and acknowledged before returning; then the consumer
+    is closed, which hands its shards to a stand-by worker at once.
     """
-    steps = chain.build_chain(fix_store=fix_store, checkpoints=checkpoints, monitoring=monitoring)
-    worker = runner.Runner(consumer, steps, checkpoints=checkpoints, batch_size=batch_size)
+    buffered = BufferedFixStore(fix_store)
+    steps = chain.build_chain(fix_store=buffered, checkpoints=checkpoints, monitoring=monitoring)
+    worker = runner.Runner(
+        consumer,
+        steps,
+        fix_store=buffered,
+        checkpoints=checkpoints,
+        batch_size=batch_size,
+        commit_interval_s=commit_interval_s,
+    )
     logger.info("worker %s started", consumer.name)
     try:
         await worker.run(stop=stop)

@@ -1,8 +1,9 @@
 """Step `evaluate_rules`: run every rule and the alert lifecycle over the matched fixes.
 
-One `Monitor` per vehicle lives in the worker; its state is written into the vehicle's
-checkpoint (`VehicleState.monitor["rules"]`) so that a worker taking the vehicle over resumes
-its clocks and open alerts instead of starting them again. The contexts (cargo, waybill,
+One `Monitor` per vehicle lives in the worker; its state is put in the vehicle's checkpoint
+(`VehicleState.monitor["rules"]`, encoded only when the checkpoint is committed) so that a
+worker taking the vehicle over resumes its clocks and open alerts instead of starting them
+again. The contexts (cargo, waybill,
 corridor) of the batch's vehicles are asked of the directory at once per batch, so a changed
 waybill reaches the rules.
 """
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from transport.rules.base import RoadContext, VehicleContext
     from transport.rules.params import RuleParams
 
-__all__ = ["EvaluateRules", "decode_checkpoint", "encode_checkpoint"]
+__all__ = ["EvaluateRules", "MonitorCheckpoint", "decode_checkpoint", "encode_checkpoint"]
 
 CHECKPOINT_KEY = "rules"
 
@@ -59,7 +60,7 @@ class EvaluateRules:
         states = dict(batch.states)
         for vehicle_id in touched:
             state = states.get(vehicle_id) or VehicleState(vehicle_id)
-            saved = encode_checkpoint(self.monitors[vehicle_id].state)
+            saved = MonitorCheckpoint(self.monitors[vehicle_id].state)
             states[vehicle_id] = dataclasses.replace(
                 state, monitor={**state.monitor, CHECKPOINT_KEY: saved}
             )
@@ -81,10 +82,30 @@ class EvaluateRules:
                 self.road,
                 params=self.params,
                 alert_params=self.alert_params,
-                state=decode_checkpoint(saved) if saved else None,
+                state=_resumed(saved),
             )
             self.monitors[vehicle_id] = monitor
         return monitor
+
+
+class MonitorCheckpoint:
+    """A monitor's state in a vehicle's checkpoint: held as it is, encoded when written."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: MonitorState) -> None:
+        self.state = state
+
+    def checkpoint_text(self) -> str:
+        """The state as checkpoint text (`encode_checkpoint`)."""
+        return encode_checkpoint(self.state)
+
+
+def _resumed(saved: MonitorCheckpoint | str | None) -> MonitorState | None:
+    """The monitor state a checkpoint holds: as held in this process, or read from its text."""
+    if isinstance(saved, MonitorCheckpoint):
+        return saved.state
+    return decode_checkpoint(saved) if saved else None
 
 
 def encode_checkpoint(state: MonitorState) -> str:

@@ -1,7 +1,8 @@
-"""Step `store`: write the batch's fixes, then checkpoint the states of its vehicles.
+"""Step `store`: save the batch's fixes, then the states of its vehicles.
 
-Fixes first, in one transaction and idempotently; the checkpoint after, so a checkpoint never
-claims more than the store holds. The runner acknowledges the bus only after this step.
+Fixes first, idempotently; the states after, so a checkpoint never claims more than the store
+holds. In a worker both wait for the runner's commit (`fix_store.BufferedFixStore`,
+`checkpoint.CheckpointStore.commit`), which comes before the fixes are acknowledged.
 """
 
 from __future__ import annotations

@@ -1,0 +1,152 @@
+"""Tests for the runner's commit: fixes, then checkpoints, then acknowledgements, at an interval.
+
+A runner that is lost before its commit (a killed worker) must leave its fixes to be processed
+again by whoever takes them over, from the last committed checkpoint, each exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from typer.testing import CliRunner
+
+from api.cli import app
+from tests.transport.bus.fixtures import make_fleet
+from tests.transport.redis_process import RedisProcess
+from transport.bus.memory import MemoryBus
+from transport.monitoring import MonitorState
+from transport.pipeline import chain, runner
+from transport.pipeline.batch import VehicleState
+from transport.pipeline.checkpoint import RedisCheckpointStore
+from transport.pipeline.fix_store import BufferedFixStore, SqliteFixStore
+from transport.pipeline.steps.evaluate_rules import MonitorCheckpoint, decode_checkpoint
+
+N_VEHICLES, N_STEPS = 5, 8
+
+
+@pytest.fixture
+def fix_store(tmp_path: Path) -> Iterator[SqliteFixStore]:
+    store = SqliteFixStore(tmp_path / "fixes.sqlite")
+    yield store
+    store.close()
+
+
+def worker_on(
+    bus: MemoryBus, name: str, fix_store: SqliteFixStore, redis_url: str, *, interval_s: float
+) -> runner.Runner:
+    """A runner as `service.run_worker` builds it, store-only, checkpointing to Redis."""
+    buffered = BufferedFixStore(fix_store)
+    checkpoints = RedisCheckpointStore(redis_url)
+    steps = chain.build_chain(fix_store=buffered, checkpoints=checkpoints)
+    return runner.Runner(
+        bus.consumer([0], name=name), steps, fix_store=buffered, checkpoints=checkpoints,
+        batch_size=N_VEHICLES * 2, block_ms=10, commit_interval_s=interval_s,
+    )  # fmt: skip
+
+
+def committed_states(redis_url: str) -> dict[str, VehicleState]:
+    """The vehicle states Redis holds."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        raw = client.hgetall("hazmat:vehicle_state")
+    finally:
+        client.close()
+    return {k.decode(): VehicleState.from_json(v) for k, v in raw.items()}
+
+
+def test_fixes_and_states_wait_for_the_commit_and_are_acknowledged_after_it(
+    redis_server: RedisProcess, fix_store: SqliteFixStore
+) -> None:
+    async def scenario() -> None:
+        bus = MemoryBus(n_shards=1)
+        await bus.publish(make_fleet(N_VEHICLES, N_STEPS))
+        worker = worker_on(bus, "w", fix_store, redis_server.url, interval_s=3600.0)
+        assert await worker.process_next() == N_VEHICLES * 2
+        assert await worker.process_next() == N_VEHICLES * 2
+        assert fix_store.count_fixes() == 0
+        assert committed_states(redis_server.url) == {}
+        assert worker.stats.counts["acknowledged"] == 0
+
+        await worker.commit()
+        assert fix_store.count_fixes() == N_VEHICLES * 4
+        assert {s.fixes_seen for s in committed_states(redis_server.url).values()} == {4}
+        assert worker.stats.counts["acknowledged"] == N_VEHICLES * 4
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("committed_batches", [0, 1])
+def test_a_worker_lost_before_its_commit_leaves_its_fixes_to_be_processed_again(
+    redis_server: RedisProcess, fix_store: SqliteFixStore, committed_batches: int
+) -> None:
+    async def scenario() -> None:
+        bus = MemoryBus(n_shards=1)
+        await bus.publish(make_fleet(N_VEHICLES, N_STEPS))
+        first = worker_on(bus, "first", fix_store, redis_server.url, interval_s=0.0)
+        for _ in range(committed_batches):
+            await first.process_next()
+        first.commit_interval_s = 3600.0
+        await first.process_next()  # processed, never committed: the worker dies
+        await first.consumer.close()  # its unacknowledged fixes go back to the bus
+
+        second = worker_on(bus, "second", fix_store, redis_server.url, interval_s=0.0)
+        while await second.process_next():
+            pass
+        assert second.stats.counts["redelivered"] == N_VEHICLES * 2
+        assert second.stats.counts["Deduplicate.dropped.duplicate"] == 0
+
+    asyncio.run(scenario())
+    states = committed_states(redis_server.url)
+    assert {v: s.fixes_seen for v, s in states.items()} == {
+        f"V{v:04d}": N_STEPS for v in range(N_VEHICLES)
+    }  # every fix through the monitor once: none lost as a "duplicate", none twice
+    assert fix_store.count_fixes() == N_VEHICLES * N_STEPS
+
+
+def test_a_monitor_state_is_encoded_when_committed_and_read_back_by_another_worker(
+    redis_server: RedisProcess,
+) -> None:
+    monitor_state = MonitorState(rule_states=(None, 3))
+    state = VehicleState("V0001", monitor={"rules": MonitorCheckpoint(monitor_state)})
+    writer = RedisCheckpointStore(redis_server.url)
+    writer.save_states([state])
+    assert writer.load_states(["V0001"]) == {"V0001": state}  # held, as it is
+    reader = RedisCheckpointStore(redis_server.url)
+    assert reader.load_states(["V0001"]) == {}
+
+    writer.commit()
+    (read,) = reader.load_states(["V0001"]).values()
+    assert decode_checkpoint(read.monitor["rules"]) == monitor_state
+    writer.close()
+    reader.close()
+
+
+def test_buffered_store_sees_held_fixes_as_stored(fix_store: SqliteFixStore) -> None:
+    fixes = make_fleet(1, 3)
+    fix_store.add_fixes(fixes[:1])
+    buffered = BufferedFixStore(fix_store)
+    assert buffered.add_fixes(fixes[1:]) == 2
+    assert buffered.add_fixes(fixes[2:]) == 0  # held already
+    times = [int(f.fix_at.timestamp() * 1_000_000) for f in fixes]
+    assert buffered.stored_fix_us("V0000", times) == set(times)
+    assert fix_store.stored_fix_us("V0000", times) == {times[0]}
+    buffered.commit()
+    assert fix_store.stored_fix_us("V0000", times) == set(times)
+    assert buffered.held == {}
+
+
+def test_a_commit_interval_the_claim_timeout_would_undercut_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # the error box does not wrap the message
+    result = CliRunner().invoke(
+        app,
+        ["worker", "--redis", "redis://127.0.0.1:1", "--claim-idle-ms", "1000",
+         "--commit-interval-ms", "800"],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "--commit-interval-ms 800 must be at most half the claim idle time" in result.output
