@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from transport.store import alerts, tracks
+from transport.store import alert_recording, tracks
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -33,7 +33,7 @@ class AlertRecorder:
         session_factory: sessionmaker[Session],
         hub: LiveHub | None,
         *,
-        road_geometry: alerts.RoadGeometry | None = None,
+        road_geometry: alert_recording.RoadGeometry | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.hub = hub
@@ -42,7 +42,7 @@ class AlertRecorder:
     def __call__(self, events: Sequence[AlertEvent]) -> None:
         """Store and publish one batch's alert changes."""
         with self.session_factory() as session, session.begin():
-            stored = alerts.record_alert_events(
+            stored = alert_recording.record_alert_events(
                 session, events, all_carriers=True, road_geometry=self.road_geometry
             )
         if self.hub is not None:

@@ -20,7 +20,7 @@ from tests.transport import fleet
 from tests.transport.store import databases
 from transport.accounts import Role
 from transport.settings import Settings
-from transport.store import accounts, alerts, tracks
+from transport.store import accounts, alert_recording, tracks
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -151,7 +151,7 @@ def record_alerts(client: TestClient, events: list[Any]) -> list[Any]:
     """Store alert events as the pipeline does, then publish them to the app's live hub."""
     app: Any = client.app
     with app.state.session_factory() as session, session.begin():
-        stored = alerts.record_alert_events(session, events, all_carriers=True)
+        stored = alert_recording.record_alert_events(session, events, all_carriers=True)
     app.state.live_hub.publish_alerts(stored)
     return stored
 

@@ -1,35 +1,26 @@
-"""Store alerts from the pipeline and their handling by people, always within a carrier scope.
+"""Read stored alerts and record their handling by people, always within a carrier scope.
 
-The pipeline calls `record_alert_events` with the lifecycle's events (opened, updated, closed);
-it is idempotent by the lifecycle's alert id, so a batch delivered twice changes nothing. People
-acknowledge, add notes and close through the other functions; each action is kept as history.
+The pipeline records alerts with `alert_recording.record_alert_events`. People acknowledge, add
+notes and close through the functions here; each action is kept as history.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
-from transport.alerts import evidence as evidence_mod
 from transport.alerts.handling import AlertAction, HandlingState, next_state
-from transport.alerts.lifecycle import AlertChange, AlertEvent
 from transport.store import models
-from transport.store.scope import check_scope, scoped
-from transport.store.vehicle_keys import VehicleRef, resolve_vehicle_keys
-from transport.waybills import ACTIVE_STATES
+from transport.store.scope import scoped
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from sqlalchemy.orm import Session
 
-    from transport.alerts.lifecycle import Alert
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -37,7 +28,6 @@ __all__ = [
     "AlertFilter",
     "AlertHistoryEntry",
     "AlertPage",
-    "RoadGeometry",
     "StoredAlert",
     "acknowledge_alert",
     "add_alert_note",
@@ -45,16 +35,12 @@ __all__ = [
     "get_alert",
     "list_alert_history",
     "list_alerts",
-    "record_alert_events",
 ]
 
 logger = logging.getLogger(__name__)
 
 MAX_PAGE_SIZE = 500
 SYSTEM_ACTOR = "system"
-
-#: Turns matched edge ids into a GeoJSON geometry in WGS-84 (the pipeline holds the network).
-RoadGeometry = Callable[[Sequence[int]], dict[str, Any] | None]
 
 
 @dataclass(frozen=True)
@@ -147,231 +133,6 @@ def _to_alert(row: models.AlertRow) -> StoredAlert:
         evidence={} if evidence is None else evidence.content,
         matched_geojson=None if evidence is None else evidence.matched_geojson,
     )
-
-
-def _waybills_of(
-    session: Session, alerts: Sequence[tuple[Alert, VehicleRef]]
-) -> dict[str, int | None]:
-    """Return the registry waybill of each alert by alert id: the one it names (of its
-    carrier), else the vehicle's active one; none for an unregistered vehicle.
-
-    Two queries for a whole batch, reading ids alone (one active waybill per vehicle).
-    """
-    table = models.WaybillRow
-    known = [(a, r) for a, r in alerts if r.carrier_id is not None and r.vehicle_id is not None]
-    named_ids = {_named_waybill(a) for a, _ in known} - {None}
-    named: dict[int | None, int] = {}
-    if named_ids:
-        query = select(table.id, table.carrier_id).where(table.id.in_(named_ids))
-        named = {waybill_id: carrier_id for waybill_id, carrier_id in session.execute(query)}
-    active: dict[tuple[int | None, int | None], int] = {}
-    vehicles = {r.vehicle_id for _, r in known}
-    if vehicles:
-        running = (
-            select(table.id, table.vehicle_id, table.carrier_id)
-            .where(
-                table.vehicle_id.in_(vehicles),
-                table.state.in_([state.value for state in ACTIVE_STATES]),
-            )
-            .order_by(table.id)
-        )
-        for waybill_id, vehicle_id, carrier_id in session.execute(running):
-            active.setdefault((vehicle_id, carrier_id), waybill_id)
-    found: dict[str, int | None] = {alert.alert_id: None for alert, _ in alerts}
-    for alert, ref in known:
-        name = _named_waybill(alert)
-        if name is not None and named.get(name) == ref.carrier_id:
-            found[alert.alert_id] = name
-        else:
-            found[alert.alert_id] = active.get((ref.vehicle_id, ref.carrier_id))
-    return found
-
-
-def _named_waybill(alert: Alert) -> int | None:
-    """The registry id of the waybill an alert names, if it names one."""
-    text = alert.waybill_id
-    return int(text) if text is not None and text.isdigit() else None
-
-
-def _new_row(alert: Alert, ref: VehicleRef, waybill_id: int | None) -> models.AlertRow:
-    """Return a new alert row for a lifecycle alert (not yet added)."""
-    return models.AlertRow(
-        alert_key=alert.alert_id,
-        vehicle_key=alert.vehicle_id,
-        vehicle_id=ref.vehicle_id,
-        carrier_id=ref.carrier_id,
-        waybill_id=waybill_id,
-        rule_id=alert.rule_id,
-        condition_key=alert.key[:200],
-        severity=alert.severity,
-        is_active=True,
-        started_at=alert.started_at,
-        last_at=alert.last_at,
-        state=HandlingState.NEW.value,
-    )
-
-
-def _apply(
-    row: models.AlertRow, event: AlertEvent, road_geometry: RoadGeometry | None
-) -> list[models.AlertActionRow]:
-    """Bring a row up to a lifecycle event; return the history entries it adds."""
-    alert = event.alert
-    entries = []
-    if alert.last_at >= row.last_at or row.evidence is None:
-        row.last_at = max(row.last_at, alert.last_at)
-        row.severity = alert.severity
-        if alert.evidence.fixes:
-            row.lon, row.lat = alert.evidence.fixes[-1].lon, alert.evidence.fixes[-1].lat
-        content = evidence_mod.evidence_to_dict(alert.evidence)
-        matched = None if road_geometry is None else road_geometry(alert.evidence.edge_ids)
-        if row.evidence is None:
-            row.evidence = models.AlertEvidenceRow(content=content, matched_geojson=matched)
-        else:
-            row.evidence.content = content
-            row.evidence.matched_geojson = matched or row.evidence.matched_geojson
-    if event.change is AlertChange.CLOSED and row.is_active:
-        row.is_active = False
-        row.ended_at = alert.ended_at or alert.last_at
-        entries.append(_history(AlertAction.ENDED, SYSTEM_ACTOR, None, row.ended_at))
-    return entries
-
-
-def _history(
-    action: AlertAction, actor: str, note: str | None, at: datetime
-) -> models.AlertActionRow:
-    """Return one history row (its alert is set by the relationship's owner)."""
-    return models.AlertActionRow(action=action.value, actor=actor, note=note, acted_at=at)
-
-
-def _store_together(
-    session: Session,
-    events: Sequence[AlertEvent],
-    rows: dict[str, models.AlertRow],
-    refs: Mapping[str, VehicleRef],
-    waybills: Mapping[str, int | None],
-    road_geometry: RoadGeometry | None,
-) -> None:
-    """Bring every row up to its events in memory, then write them in two flushes.
-
-    `rows` holds the stored rows by alert key and receives the new ones; `waybills` gives the
-    waybill of each alert (`_waybills_of`).
-    """
-    history: list[tuple[models.AlertRow, models.AlertActionRow]] = []
-    with session.no_autoflush:
-        for event in events:
-            key = event.alert.alert_id
-            row = rows.get(key)
-            if row is None:
-                alert = event.alert
-                row = rows[key] = _new_row(alert, refs[alert.vehicle_id], waybills[key])
-                opened = _history(AlertAction.OPENED, SYSTEM_ACTOR, None, row.started_at)
-                history.append((row, opened))
-                session.add(row)
-            history.extend((row, entry) for entry in _apply(row, event, road_geometry))
-    session.flush()
-    for row, entry in history:
-        entry.alert_id = row.id
-    session.add_all(entry for _, entry in history)
-    session.flush()
-
-
-def _store_one(
-    session: Session,
-    event: AlertEvent,
-    row: models.AlertRow | None,
-    ref: VehicleRef,
-    waybill_id: int | None,
-    road_geometry: RoadGeometry | None,
-) -> models.AlertRow:
-    """Create or update the row of one event, with its history, in a savepoint."""
-    opened = row is None
-    if row is None:
-        row = _new_row(event.alert, ref, waybill_id)
-    entries = _apply(row, event, road_geometry)
-    with session.begin_nested():
-        session.add(row)
-        session.flush()
-        if opened:
-            entries.insert(0, _history(AlertAction.OPENED, SYSTEM_ACTOR, None, row.started_at))
-        for entry in entries:
-            entry.alert_id = row.id
-            session.add(entry)
-        session.flush()
-    return row
-
-
-def record_alert_events(
-    session: Session,
-    events: Sequence[AlertEvent],
-    *,
-    all_carriers: bool,
-    road_geometry: RoadGeometry | None = None,
-) -> list[StoredAlert]:
-    """Open, update and close stored alerts from the lifecycle's events, in order.
-
-    Idempotent by the lifecycle's alert id: an opened event for a stored alert updates it, an
-    updated or closed event for an unknown alert creates it; older evidence never replaces newer.
-    The vehicle id of the fix is resolved to the registry vehicle and carrier (tenant); an
-    unregistered vehicle's alerts are visible to police only. The waybill is the one the alert
-    names, else the vehicle's active waybill.
-
-    Parameters
-    ----------
-    session
-        Open session; the caller commits (together with the fixes of the same batch).
-    events
-        `transport.alerts.lifecycle.AlertEvent` values as `lifecycle.step` returns them.
-    all_carriers
-        Must be True: the pipeline writes for every carrier.
-    road_geometry
-        Optional function from matched edge ids to a WGS-84 GeoJSON geometry, kept as the
-        evidence's matched roads.
-
-    Returns
-    -------
-    alerts
-        The stored state of each alert touched, one per alert, in first-touched order; publish
-        them to the live channel after commit.
-    """
-    check_scope(None, all_carriers)
-    if not events:
-        return []
-    refs = resolve_vehicle_keys(session, {e.alert.vehicle_id for e in events})
-    keys = {e.alert.alert_id for e in events}
-    rows = {
-        row.alert_key: row
-        for row in session.scalars(
-            select(models.AlertRow).where(models.AlertRow.alert_key.in_(keys))
-        )
-    }
-    firsts = {e.alert.alert_id: e.alert for e in reversed(events)}.values()  # of each alert
-    waybills = _waybills_of(
-        session, [(a, refs[a.vehicle_id]) for a in firsts if a.alert_id not in rows]
-    )  # only new rows take a waybill
-    try:
-        with session.begin_nested():
-            _store_together(session, events, rows, refs, waybills, road_geometry)
-    except IntegrityError:  # another writer created one of them meanwhile: one by one
-        rows = {
-            row.alert_key: row
-            for row in session.scalars(
-                select(models.AlertRow).where(models.AlertRow.alert_key.in_(keys))
-            )
-        }
-        for event in events:
-            key, ref = event.alert.alert_id, refs[event.alert.vehicle_id]
-            try:
-                rows[key] = _store_one(
-                    session, event, rows.get(key), ref, waybills.get(key), road_geometry
-                )
-            except IntegrityError:
-                existing = session.scalars(
-                    select(models.AlertRow).where(models.AlertRow.alert_key == key)
-                ).one()
-                rows[key] = _store_one(
-                    session, event, existing, ref, waybills.get(key), road_geometry
-                )
-    return [_to_alert(rows[key]) for key in dict.fromkeys(e.alert.alert_id for e in events)]
 
 
 def _scoped_alerts(*, carrier_id: int | None, all_carriers: bool) -> Any:

@@ -15,7 +15,7 @@ from transport.alerts.handling import AlertAction
 from transport.reminder_recorder import GROUP, ReminderRecorder, step_of
 from transport.reminders import ReminderKeys, ReminderStatus, log_entry, reminder_of
 from transport.rules import speed
-from transport.store import alerts
+from transport.store import alert_recording, alerts
 from transport.store.engine import make_session_factory
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def log_steps(client: redis.Redis, prefix: str, event: AlertEvent) -> list[str]:
 
 def store_alert(engine: Engine, event: AlertEvent) -> int:
     with make_session_factory(engine)() as session, session.begin():
-        [stored] = alerts.record_alert_events(session, [event], all_carriers=True)
+        [stored] = alert_recording.record_alert_events(session, [event], all_carriers=True)
     return stored.id
 
 

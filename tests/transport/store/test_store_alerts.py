@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
@@ -11,7 +13,8 @@ from tests.transport.store.conftest import Fleet, store_fleet
 from transport import goods, registry
 from transport._errors import ScopeError, TransitionError
 from transport.alerts.handling import AlertAction, HandlingState
-from transport.store import alerts, registries
+from transport.alerts.lifecycle import AlertChange, AlertEvent
+from transport.store import alert_recording, alerts, registries
 from transport.store import waybills as waybill_store
 from transport.waybills import Waybill, WaybillEvent
 
@@ -30,7 +33,7 @@ def test_opened_alert_is_stored_with_carrier_vehicle_and_evidence(
     session: Session, stored_fleet: Fleet
 ) -> None:
     event = alert_events.opened(_plate(session, stored_fleet))
-    [stored] = alerts.record_alert_events(
+    [stored] = alert_recording.record_alert_events(
         session,
         [event],
         all_carriers=True,
@@ -52,12 +55,35 @@ def test_replayed_events_change_nothing_and_close_ends_once(
 ) -> None:
     event = alert_events.opened(_plate(session, stored_fleet))
     end = alert_events.closed(event)
-    first = alerts.record_alert_events(session, [event, end], all_carriers=True)
-    again = alerts.record_alert_events(session, [event, end], all_carriers=True)
+    first = alert_recording.record_alert_events(session, [event, end], all_carriers=True)
+    again = alert_recording.record_alert_events(session, [event, end], all_carriers=True)
     assert [a.id for a in first] == [a.id for a in again]
     assert again[0].is_active is False and again[0].ended_at == event.alert.last_at
     history = alerts.list_alert_history(session, alert_id=first[0].id, all_carriers=True)
     assert [h.action for h in history or []] == [AlertAction.OPENED, AlertAction.ENDED]
+
+
+def test_older_evidence_never_replaces_newer_and_stored_roads_stay(
+    session: Session, stored_fleet: Fleet
+) -> None:
+    newer = alert_events.opened(_plate(session, stored_fleet), fixes=5)
+    older = AlertEvent(
+        AlertChange.UPDATED,
+        replace(newer.alert, last_at=newer.alert.started_at, evidence=replace(
+            newer.alert.evidence, fixes=newer.alert.evidence.fixes[:1], fix_count=1)),
+    )  # fmt: skip
+    roads = {"type": "LineString", "coordinates": [[113.9, 22.53], [113.91, 22.53]]}
+    [first] = alert_recording.record_alert_events(
+        session, [newer], all_carriers=True, road_geometry=lambda ids: roads
+    )
+    [late] = alert_recording.record_alert_events(session, [older], all_carriers=True)
+    [again] = alert_recording.record_alert_events(
+        session, [newer], all_carriers=True, road_geometry=lambda ids: None
+    )
+    assert late.evidence == first.evidence and late.evidence["fix_count"] == 5
+    assert late.last_at == newer.alert.last_at and late.matched_geojson == roads
+    assert again.matched_geojson == roads  # no roads this time: the stored ones stay
+    assert alerts.get_alert(session, alert_id=first.id, all_carriers=True) == again
 
 
 def test_alert_created_by_another_writer_meanwhile_is_updated_not_duplicated(
@@ -68,15 +94,18 @@ def test_alert_created_by_another_writer_meanwhile_is_updated_not_duplicated(
         pytest.skip("SQLite admits one writer at a time: the race needs PostgreSQL")
     event = alert_events.opened(_plate(session, stored_fleet))
     end = alert_events.closed(event)
+    raced: list[bool] = []
 
-    def other_writer_first(*_: object) -> None:
-        with Session(session.get_bind()) as other, other.begin():
-            alerts.record_alert_events(other, [event], all_carriers=True)
+    def other_writer_first(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.startswith("INSERT INTO alerts ") and not raced:
+            raced.append(True)
+            with Session(session.get_bind()) as other, other.begin():
+                alert_recording.record_alert_events(other, [event], all_carriers=True)
 
-    sa_event.listen(session, "before_flush", other_writer_first, once=True)
-    [stored] = alerts.record_alert_events(session, [event, end], all_carriers=True)
+    sa_event.listen(session.connection(), "before_cursor_execute", other_writer_first)
+    [stored] = alert_recording.record_alert_events(session, [event, end], all_carriers=True)
     session.commit()
-    assert stored.is_active is False
+    assert raced and stored.is_active is False
     page = alerts.list_alerts(
         session, where=alerts.AlertFilter(vehicle_key=event.alert.vehicle_id), all_carriers=True
     )
@@ -99,7 +128,7 @@ def test_alert_belongs_to_the_waybill_it_names_else_the_active_one(
         return created.id
 
     def stored_for(waybill_id: str | None) -> int | None:
-        [stored] = alerts.record_alert_events(
+        [stored] = alert_recording.record_alert_events(
             session, [alert_events.opened(plate, waybill_id=waybill_id)], all_carriers=True
         )
         return stored.waybill_id
@@ -121,12 +150,12 @@ def test_alert_belongs_to_the_waybill_it_names_else_the_active_one(
         alert_events.opened(plate, waybill_id="999999"),
         alert_events.opened(plate),
     ]
-    stored = alerts.record_alert_events(session, mixed, all_carriers=True)
+    stored = alert_recording.record_alert_events(session, mixed, all_carriers=True)
     assert [a.waybill_id for a in stored] == [next_trip, None, active, active]
 
 
 def test_unregistered_vehicle_alert_is_police_only(session: Session, stored_fleet: Fleet) -> None:
-    [stored] = alerts.record_alert_events(
+    [stored] = alert_recording.record_alert_events(
         session, [alert_events.opened("粤B_UNKNOWN")], all_carriers=True
     )
     assert stored.carrier_id is None
@@ -138,7 +167,7 @@ def test_other_carriers_alert_is_not_found_nor_handled(
     session: Session, stored_fleet: Fleet
 ) -> None:
     other = store_fleet(session)
-    [stored] = alerts.record_alert_events(
+    [stored] = alert_recording.record_alert_events(
         session, [alert_events.opened(_plate(session, stored_fleet))], all_carriers=True
     )
     assert alerts.get_alert(session, alert_id=stored.id, carrier_id=other.carrier_id) is None
@@ -153,7 +182,7 @@ def test_other_carriers_alert_is_not_found_nor_handled(
 
 
 def test_handling_timeline(session: Session, stored_fleet: Fleet) -> None:
-    [stored] = alerts.record_alert_events(
+    [stored] = alert_recording.record_alert_events(
         session, [alert_events.opened(_plate(session, stored_fleet))], all_carriers=True
     )
     scope = {"all_carriers": True}
@@ -181,7 +210,7 @@ def test_list_filters_and_pages(session: Session, stored_fleet: Fleet) -> None:
     events = [
         alert_events.opened(plate, started_at=alert_events.T0.replace(hour=h)) for h in (1, 2, 3)
     ]
-    stored = alerts.record_alert_events(session, events, all_carriers=True)
+    stored = alert_recording.record_alert_events(session, events, all_carriers=True)
     alerts.close_alert(session, alert_id=stored[0].id, actor="p", all_carriers=True)
     scope = {"carrier_id": stored_fleet.carrier_id}
     page = alerts.list_alerts(session, limit=2, **scope)
@@ -198,4 +227,4 @@ def test_list_filters_and_pages(session: Session, stored_fleet: Fleet) -> None:
 
 def test_recording_without_all_carriers_is_a_scope_error(session: Session) -> None:
     with pytest.raises(ScopeError, match="carrier_id"):
-        alerts.record_alert_events(session, [], all_carriers=False)
+        alert_recording.record_alert_events(session, [], all_carriers=False)
