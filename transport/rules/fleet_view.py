@@ -174,6 +174,17 @@ class FleetView:
         """Positions of the stops standing in a lot."""
         return self._by_lot.get(lot_id, np.zeros(0, dtype=np.int64))
 
+    def within_each(self, x: np.ndarray, y: np.ndarray, distance_m: float) -> list[np.ndarray]:
+        """Positions of the stops within `distance_m` of each metric point, ascending (one
+        query for all the points)."""
+        points = shapely.points(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+        if not len(self) or not len(points):
+            return [np.zeros(0, dtype=np.int64) for _ in range(len(points))]
+        point, stop = self.tree.query(points, "dwithin", distance_m)
+        order = np.lexsort((stop, point))
+        ends = np.cumsum(np.bincount(point, minlength=len(points)))
+        return np.split(stop[order].astype(np.int64), ends[:-1])
+
     def within(self, x: np.ndarray, y: np.ndarray, distance_m: float) -> np.ndarray:
         """Positions of the stops within `distance_m` of any of the metric points (one query)."""
         points = shapely.points(np.asarray(x, dtype=float), np.asarray(y, dtype=float))

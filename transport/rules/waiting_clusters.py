@@ -26,7 +26,9 @@ from transport.rules.base import RuleEvent, RuleSpec, Text
 from transport.rules.parking import ParkingState
 
 if TYPE_CHECKING:
-    from transport.rules.base import FixBatch
+    from collections.abc import Sequence
+
+    from transport.rules.base import FixBatch, Stepped
     from transport.rules.fleet_view import FleetView
     from transport.rules.params import RuleParams
 
@@ -39,6 +41,7 @@ __all__ = [
     "cluster_members",
     "find_waiting_clusters",
     "step",
+    "step_fleet",
 ]
 
 RULE_ID = "waiting_cluster"
@@ -140,54 +143,69 @@ def cluster_members(
     return members[counted[members]]
 
 
-def step(
-    state: ParkingState, batch: FixBatch, params: RuleParams
-) -> tuple[ParkingState, list[tuple[int, RuleEvent]]]:
+def step(state: ParkingState, batch: FixBatch, params: RuleParams) -> Stepped[ParkingState]:
     """Follow the stop; at each stop fix of a loaded vehicle in a large enough cluster, an event."""
-    state, stops = fleet_view.follow_own_stops(state, batch, params)
-    fleet, p = batch.fleet, params.parking
-    if fleet is None or not stops or not batch.vehicle.is_loaded:
-        return state, []
-    outside = [
-        stop
-        for stop, lots in zip(
-            stops,
-            fleet_view.lots_at(
-                batch.road, np.array([s.x for s in stops]), np.array([s.y for s in stops])
-            ),
-            strict=True,
-        )
-        if not lots
+    return step_fleet([state], [batch], params)[0]
+
+
+def step_fleet(
+    states: Sequence[ParkingState], batches: Sequence[FixBatch], params: RuleParams
+) -> list[Stepped[ParkingState]]:
+    """`step` for many vehicles: the lots and the neighbours of all their stops are looked up
+    in one query each per fleet snapshot."""
+    followed = [
+        fleet_view.follow_own_stops(state, batch, params)
+        for state, batch in zip(states, batches, strict=True)
     ]
-    events = []
-    vehicle_id, radius_m = batch.vehicle.vehicle_id, p.cluster_radius_m
+    by_snapshot: dict[int, list[tuple[int, fleet_view.OwnStop]]] = {}
+    for k, (batch, (_, stops)) in enumerate(zip(batches, followed, strict=True)):
+        if stops and batch.fleet is not None and batch.vehicle.is_loaded:
+            by_snapshot.setdefault(id(batch.fleet), []).extend((k, stop) for stop in stops)
+    events: list[list[tuple[int, RuleEvent]]] = [[] for _ in batches]
+    for waiting in by_snapshot.values():
+        batch = batches[waiting[0][0]]
+        assert batch.fleet is not None  # grouped by their snapshot, which they have
+        xs, ys = np.array([s.x for _, s in waiting]), np.array([s.y for _, s in waiting])
+        near_each = batch.fleet.within_each(xs, ys, params.parking.cluster_radius_m)
+        lots_each = fleet_view.lots_at(batch.road, xs, ys)
+        for (k, stop), near, lots in zip(waiting, near_each, lots_each, strict=True):
+            event = None if lots else _cluster_event(batches[k], stop, near, params)
+            if event is not None:
+                events[k].append((stop.pos, event))
+    return [(state, found) for (state, _), found in zip(followed, events, strict=True)]
+
+
+def _cluster_event(
+    batch: FixBatch, stop: fleet_view.OwnStop, near: np.ndarray, params: RuleParams
+) -> RuleEvent | None:
+    """The event of a vehicle's stop outside lots (`near`: the fleet stops within the radius
+    of it) when a large enough cluster waits there, else None."""
+    fleet, p = batch.fleet, params.parking
+    assert fleet is not None  # only stops of vehicles that see the fleet come here
+    radius_m = p.cluster_radius_m
     labels, group_sizes = fleet.waiting_groups(radius_m), fleet.waiting_group_sizes(radius_m)
-    for stop in outside:
-        near = fleet.within(np.array([stop.x]), np.array([stop.y]), radius_m)
-        groups = unique_ints(labels[near])
-        if 1 + group_sizes[groups[groups >= 0]].sum() < p.cluster_min_vehicles:
-            continue  # too few waiting nearby even if all counted
-        members = cluster_members(
-            fleet, near, at_us=stop.at_us, max_age_s=p.fleet_stop_max_age_s,
-            other_than=vehicle_id, radius_m=radius_m,
-        )  # fmt: skip
-        size = 1 + len(members)
-        if size < p.cluster_min_vehicles:
-            continue
-        fix = batch.fixes[stop.pos]
-        event = RuleEvent(
-            rule_id=RULE_ID,
-            key="cluster",
-            at=fix.fix_at,
-            severity="warning",
-            fact=_fact(size, p.cluster_radius_m),
-            legal_basis=LEGAL_BASIS,
-            edge_ids=(fix.edge_id,) if fix.is_matched else (),
-            value=float(size),
-            limit=float(p.cluster_min_vehicles),
-        )
-        events.append((stop.pos, event))
-    return state, events
+    groups = unique_ints(labels[near])
+    if 1 + group_sizes[groups[groups >= 0]].sum() < p.cluster_min_vehicles:
+        return None  # too few waiting nearby even if all counted
+    members = cluster_members(
+        fleet, near, at_us=stop.at_us, max_age_s=p.fleet_stop_max_age_s,
+        other_than=batch.vehicle.vehicle_id, radius_m=radius_m,
+    )  # fmt: skip
+    size = 1 + len(members)
+    if size < p.cluster_min_vehicles:
+        return None
+    fix = batch.fixes[stop.pos]
+    return RuleEvent(
+        rule_id=RULE_ID,
+        key="cluster",
+        at=fix.fix_at,
+        severity="warning",
+        fact=_fact(size, radius_m),
+        legal_basis=LEGAL_BASIS,
+        edge_ids=(fix.edge_id,) if fix.is_matched else (),
+        value=float(size),
+        limit=float(p.cluster_min_vehicles),
+    )
 
 
 RULE: RuleSpec[ParkingState] = RuleSpec(
@@ -196,4 +214,5 @@ RULE: RuleSpec[ParkingState] = RuleSpec(
     legal_basis=LEGAL_BASIS,
     initial_state=ParkingState,
     step=step,
+    step_fleet=step_fleet,
 )

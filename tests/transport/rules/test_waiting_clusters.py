@@ -1,4 +1,5 @@
-"""Cluster membership read from the snapshot's groups equals the fleet-wide definition."""
+"""Cluster membership read from the snapshot's groups equals the fleet-wide definition;
+neighbours found for many points at once equal those found one by one."""
 
 from __future__ import annotations
 
@@ -75,3 +76,16 @@ def test_members_equal_the_fleet_wide_definition(drawn, point, at_s, me) -> None
         fleet, near, at_us=at_us, max_age_s=MAX_AGE_S, other_than=f"V{me}", radius_m=RADIUS_M
     )
     assert sorted(got.tolist()) == fleet_wide(fleet, near, at_us, f"V{me}").tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    drawn=stops,
+    points=st.lists(st.tuples(st.floats(0.0, 600.0), st.floats(0.0, 300.0)), max_size=12),
+)
+def test_neighbours_of_many_points_at_once_are_those_of_each_alone(drawn, points) -> None:
+    fleet = fleet_of(drawn)
+    xs, ys = np.array([x for x, _ in points]), np.array([y for _, y in points])
+    each = fleet.within_each(xs, ys, RADIUS_M)
+    alone = [fleet.within(np.array([x]), np.array([y]), RADIUS_M) for x, y in points]
+    assert [a.tolist() for a in each] == [a.tolist() for a in alone]
