@@ -37,7 +37,15 @@ if TYPE_CHECKING:
     from transport.rules.params import RuleParams
     from transport.rules.parking import ParkingState
 
-__all__ = ["FleetStop", "FleetView", "OwnStop", "follow_own_stops", "lots_at", "stops_of"]
+__all__ = [
+    "FleetStop",
+    "FleetView",
+    "OwnStop",
+    "follow_own_stops",
+    "follow_stops_in_lots",
+    "lots_at",
+    "stops_of",
+]
 
 _LOTS = frozenset({RestrictionKind.PARKING_LOT})
 
@@ -222,6 +230,33 @@ def follow_own_stops(
             ],
         )
     return kept
+
+
+def follow_stops_in_lots(
+    states: Sequence[ParkingState], batches: Sequence[FixBatch], params: RuleParams
+) -> list[tuple[ParkingState, list[OwnStop], list[list[int]]]]:
+    """Follow each vehicle's stop (`follow_own_stops`) and find the lots around each of its stop
+    fixes: for all the vehicles (one road) in one lookup, kept in each batch for the other
+    fleet rules."""
+    followed = [follow_own_stops(s, b, params) for s, b in zip(states, batches, strict=True)]
+    keys = [("stop_lots", state, id(params)) for state in states]
+    missing = [k for k, (batch, key) in enumerate(zip(batches, keys, strict=True))
+               if key not in batch.memo]  # fmt: skip
+    stops = [stop for k in missing for stop in followed[k][1]]
+    lots = (
+        lots_at(batches[missing[0]].road, np.array([s.x for s in stops]),
+                np.array([s.y for s in stops]))
+        if stops else []
+    )  # fmt: skip
+    begin = 0
+    for k in missing:
+        end = begin + len(followed[k][1])
+        batches[k].memo[keys[k]] = lots[begin:end]
+        begin = end
+    return [
+        (state, own, batch.memo[key])
+        for (state, own), batch, key in zip(followed, batches, keys, strict=True)
+    ]
 
 
 def lots_at(road: RoadContext, x: np.ndarray, y: np.ndarray) -> list[list[int]]:

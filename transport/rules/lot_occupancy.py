@@ -25,7 +25,9 @@ from transport.rules.base import RuleEvent, RuleSpec, Text, restriction_event
 from transport.rules.parking import ParkingState
 
 if TYPE_CHECKING:
-    from transport.rules.base import FixBatch
+    from collections.abc import Sequence
+
+    from transport.rules.base import FixBatch, Stepped
     from transport.rules.fleet_view import FleetView, OwnStop
     from transport.rules.params import RuleParams
 
@@ -35,7 +37,9 @@ __all__ = [
     "SEGREGATION_RULE",
     "SEGREGATION_RULE_ID",
     "capacity_step",
+    "capacity_step_fleet",
     "segregation_step",
+    "segregation_step_fleet",
 ]
 
 CAPACITY_RULE_ID = "lot_capacity"
@@ -51,16 +55,20 @@ _SEGREGATION_BASIS = Text(
 
 
 def _in_lots(
-    fleet: FleetView | None, batch: FixBatch, stops: list[OwnStop], params: RuleParams
+    fleet: FleetView | None,
+    batch: FixBatch,
+    stops: list[OwnStop],
+    lots: list[list[int]],
+    params: RuleParams,
 ) -> list[tuple[OwnStop, list[int], np.ndarray]]:
-    """Each stop fix in a lot, with the lots around its anchor and which fleet stops came first.
+    """Each stop fix in a lot, with the lots around its anchor (`lots`, by stop) and which fleet
+    stops came first.
 
     A fleet stop comes first when it counts at the fix (begun by then, its vehicle heard from
     within `fleet_stop_max_age_s`, another vehicle) and began before this vehicle's stop.
     """
     if fleet is None or not stops or not len(fleet):
         return []
-    x, y = np.array([s.x for s in stops]), np.array([s.y for s in stops])
     vehicle_id, max_age_s = batch.vehicle.vehicle_id, params.parking.fleet_stop_max_age_s
     return [
         (
@@ -69,7 +77,7 @@ def _in_lots(
             fleet.current(stop.at_us, max_age_s=max_age_s, other_than=vehicle_id)
             & fleet.arrived_before(stop.since_us, vehicle_id),
         )
-        for stop, lot_idx in zip(stops, fleet_view.lots_at(batch.road, x, y), strict=True)
+        for stop, lot_idx in zip(stops, lots, strict=True)
         if lot_idx
     ]
 
@@ -81,12 +89,30 @@ def _with(event: RuleEvent, key: str, legal_basis: Text) -> RuleEvent:
 
 def capacity_step(
     state: ParkingState, batch: FixBatch, params: RuleParams
-) -> tuple[ParkingState, list[tuple[int, RuleEvent]]]:
+) -> Stepped[ParkingState]:
     """Follow the stop; at each stop fix in a full lot, an event per lot it is over."""
-    state, stops = fleet_view.follow_own_stops(state, batch, params)
+    return capacity_step_fleet([state], [batch], params)[0]
+
+
+def capacity_step_fleet(
+    states: Sequence[ParkingState], batches: Sequence[FixBatch], params: RuleParams
+) -> list[Stepped[ParkingState]]:
+    """`capacity_step` for many vehicles, their stops' lots found in one lookup."""
+    return [
+        (state, _capacity_events(batch, stops, lots, params))
+        for batch, (state, stops, lots) in zip(
+            batches, fleet_view.follow_stops_in_lots(states, batches, params), strict=True
+        )
+    ]
+
+
+def _capacity_events(
+    batch: FixBatch, stops: list[OwnStop], lots: list[list[int]], params: RuleParams
+) -> list[tuple[int, RuleEvent]]:
+    """The events of a vehicle's stop fixes in full lots."""
     fleet, compiled = batch.fleet, batch.road.compiled
     events = []
-    for stop, lot_idx, first in _in_lots(fleet, batch, stops, params):
+    for stop, lot_idx, first in _in_lots(fleet, batch, stops, lots, params):
         for idx in lot_idx:
             lot = compiled.restrictions[idx].properties
             if lot.capacity is None or fleet is None:
@@ -104,7 +130,7 @@ def capacity_step(
             )  # fmt: skip
             # The lot's own legal basis: the notice that designates it and sets its capacity.
             events.append((stop.pos, _with(event, f"capacity:{lot.id}", event.legal_basis)))
-    return state, events
+    return events
 
 
 def _clashes(fleet: FleetView | None, classes: frozenset[str], params: RuleParams) -> np.ndarray:
@@ -118,15 +144,33 @@ def _clashes(fleet: FleetView | None, classes: frozenset[str], params: RuleParam
 
 def segregation_step(
     state: ParkingState, batch: FixBatch, params: RuleParams
-) -> tuple[ParkingState, list[tuple[int, RuleEvent]]]:
+) -> Stepped[ParkingState]:
     """Follow the stop; at each stop fix beside incompatible goods that came first, an event."""
-    state, stops = fleet_view.follow_own_stops(state, batch, params)
+    return segregation_step_fleet([state], [batch], params)[0]
+
+
+def segregation_step_fleet(
+    states: Sequence[ParkingState], batches: Sequence[FixBatch], params: RuleParams
+) -> list[Stepped[ParkingState]]:
+    """`segregation_step` for many vehicles, their stops' lots found in one lookup."""
+    return [
+        (state, _segregation_events(batch, stops, lots, params))
+        for batch, (state, stops, lots) in zip(
+            batches, fleet_view.follow_stops_in_lots(states, batches, params), strict=True
+        )
+    ]
+
+
+def _segregation_events(
+    batch: FixBatch, stops: list[OwnStop], lots: list[list[int]], params: RuleParams
+) -> list[tuple[int, RuleEvent]]:
+    """The events of a vehicle's stop fixes in lots beside incompatible goods there first."""
     cargo, fleet, distance_m = batch.vehicle.cargo, batch.fleet, params.segregation.distance_m
     if cargo is None or fleet is None:
-        return state, []
-    in_lots = _in_lots(fleet, batch, stops, params)
+        return []
+    in_lots = _in_lots(fleet, batch, stops, lots, params)
     if not in_lots:
-        return state, []
+        return []
     mine = frozenset((*cargo.hazard_classes, *cargo.subsidiary_hazards))
     clashes, events = _clashes(fleet, mine, params), []  # over the whole fleet: only when needed
     for stop, lot_idx, first in in_lots:
@@ -153,7 +197,7 @@ def segregation_step(
                 SEGREGATION_RULE_ID, batch, stop.pos, idx, fact=fact, value=float(len(others))
             )
             events.append((stop.pos, _with(event, f"segregation:{lot.id}", _SEGREGATION_BASIS)))
-    return state, events
+    return events
 
 
 CAPACITY_RULE: RuleSpec[ParkingState] = RuleSpec(
@@ -162,6 +206,7 @@ CAPACITY_RULE: RuleSpec[ParkingState] = RuleSpec(
     legal_basis=_CAPACITY_BASIS,
     initial_state=ParkingState,
     step=capacity_step,
+    step_fleet=capacity_step_fleet,
 )
 
 SEGREGATION_RULE: RuleSpec[ParkingState] = RuleSpec(
@@ -170,4 +215,5 @@ SEGREGATION_RULE: RuleSpec[ParkingState] = RuleSpec(
     legal_basis=_SEGREGATION_BASIS,
     initial_state=ParkingState,
     step=segregation_step,
+    step_fleet=segregation_step_fleet,
 )

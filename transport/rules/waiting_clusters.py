@@ -151,28 +151,26 @@ def step(state: ParkingState, batch: FixBatch, params: RuleParams) -> Stepped[Pa
 def step_fleet(
     states: Sequence[ParkingState], batches: Sequence[FixBatch], params: RuleParams
 ) -> list[Stepped[ParkingState]]:
-    """`step` for many vehicles: the lots and the neighbours of all their stops are looked up
-    in one query each per fleet snapshot."""
-    followed = [
-        fleet_view.follow_own_stops(state, batch, params)
-        for state, batch in zip(states, batches, strict=True)
-    ]
+    """`step` for many vehicles: the lots (`fleet_view.follow_stops_in_lots`) and the
+    neighbours of all their stops are looked up in one query each per fleet snapshot."""
+    followed = fleet_view.follow_stops_in_lots(states, batches, params)
     by_snapshot: dict[int, list[tuple[int, fleet_view.OwnStop]]] = {}
-    for k, (batch, (_, stops)) in enumerate(zip(batches, followed, strict=True)):
+    for k, (batch, (_, stops, lots)) in enumerate(zip(batches, followed, strict=True)):
         if stops and batch.fleet is not None and batch.vehicle.is_loaded:
-            by_snapshot.setdefault(id(batch.fleet), []).extend((k, stop) for stop in stops)
+            outside = (stop for stop, around in zip(stops, lots, strict=True) if not around)
+            by_snapshot.setdefault(id(batch.fleet), []).extend((k, stop) for stop in outside)
     events: list[list[tuple[int, RuleEvent]]] = [[] for _ in batches]
     for waiting in by_snapshot.values():
-        batch = batches[waiting[0][0]]
-        assert batch.fleet is not None  # grouped by their snapshot, which they have
+        fleet = batches[waiting[0][0]].fleet if waiting else None
+        if fleet is None:
+            continue
         xs, ys = np.array([s.x for _, s in waiting]), np.array([s.y for _, s in waiting])
-        near_each = batch.fleet.within_each(xs, ys, params.parking.cluster_radius_m)
-        lots_each = fleet_view.lots_at(batch.road, xs, ys)
-        for (k, stop), near, lots in zip(waiting, near_each, lots_each, strict=True):
-            event = None if lots else _cluster_event(batches[k], stop, near, params)
+        near_each = fleet.within_each(xs, ys, params.parking.cluster_radius_m)
+        for (k, stop), near in zip(waiting, near_each, strict=True):
+            event = _cluster_event(batches[k], stop, near, params)
             if event is not None:
                 events[k].append((stop.pos, event))
-    return [(state, found) for (state, _), found in zip(followed, events, strict=True)]
+    return [(state, found) for (state, _, _), found in zip(followed, events, strict=True)]
 
 
 def _cluster_event(
