@@ -6,10 +6,10 @@ duplicates against the store.
 
 Saving and committing are two moves, as in Kafka Streams: `save_states` records the states of a
 processed batch, `commit` makes what was saved durable. The Redis store holds saved states in
-this process until the commit, which the runner makes every commit interval and only then
-acknowledges the fixes they cover: a vehicle seen in several batches of one interval is encoded
-and written once, and a worker killed in between leaves its fixes pending, so the worker that
-claims them resumes from the last commit and processes them again.
+this process until the commit, which the runner makes every commit interval (before storing
+the fixes and acknowledging them): a vehicle seen in several batches of one interval is
+encoded and written once, and a worker killed before it leaves its fixes pending, so the worker
+that claims them resumes from the last commit and processes them again.
 """
 
 from __future__ import annotations

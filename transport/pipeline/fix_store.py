@@ -62,12 +62,12 @@ class FixStore(Protocol):
 
 
 class BufferedFixStore:
-    """A fix store whose writes wait for `commit`: the runner commits the fixes of the batches
-    processed since the last commit, then their vehicles' checkpoint, then acknowledges them.
+    """A fix store whose writes wait for `commit`: the runner writes the checkpoint of the
+    batches processed since the last commit, then commits their fixes, then acknowledges them.
 
-    A worker killed in between has stored neither, so whoever claims its fixes processes them
-    again instead of finding them stored and dropping them as duplicates. Lookups see the held
-    fixes as stored.
+    A worker killed before the checkpoint has stored neither, so whoever claims its fixes
+    processes them again instead of finding them stored and dropping them as duplicates.
+    Lookups see the held fixes as stored.
     """
 
     def __init__(self, store: FixStore) -> None:

@@ -2,11 +2,14 @@
 
 The runner is the only caller of steps. It times each one and counts fixes in, out and dropped
 per reason. A batch that fails (store or Redis unreachable) is retried as it is, in order, with
-back-off. Processed batches are acknowledged only after their fixes and then their vehicles'
-states are committed: after every batch by default, or once per `commit_interval_s` (the
-worker's setting), so that a vehicle seen in several batches is checkpointed once. The fixes of
-a worker killed in between stay pending and unstored; whoever claims them resumes from the last
-commit and processes them again (their alerts are recorded idempotently, by alert id).
+back-off. Processed batches are acknowledged only after their vehicles' states and then their
+fixes are committed: after every batch by default, or once per `commit_interval_s` (the
+worker's setting) or `MAX_UNCOMMITTED_PER_VEHICLE` fixes of one vehicle, so that a vehicle seen
+in several batches is checkpointed once. The fixes of a worker killed before the checkpoint stay
+pending; whoever claims them resumes from the last checkpoint and processes them again (their
+alerts are recorded idempotently, by alert id). Killed between the two writes, the worker
+leaves fixes the checkpoint lists: they come back as duplicates, and the store step stores
+those too. The bound keeps every uncommitted fix within the checkpoint's list of recent fixes.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import TYPE_CHECKING
 import redis
 
 from transport.bus import redis_streams
-from transport.pipeline.batch import Batch
+from transport.pipeline.batch import RECENT_FIXES_KEPT, Batch
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -36,6 +39,7 @@ __all__ = ["DEFAULT_BATCH_SIZE", "Runner", "RunnerStats"]
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 2_000  # per shard read: a backlog drains in big batches (see README)
+MAX_UNCOMMITTED_PER_VEHICLE = RECENT_FIXES_KEPT // 2
 _RETRIED = (sqlite3.OperationalError, redis.ConnectionError, redis.TimeoutError, OSError)
 
 
@@ -77,6 +81,7 @@ class Runner:
         self.commit_interval_s = commit_interval_s
         self.stats = RunnerStats()
         self.uncommitted: list[Delivery] = []
+        self.uncommitted_by_vehicle: collections.Counter[str] = collections.Counter()
         self.committed_at = time.monotonic()
 
     async def run(self, *, stop: asyncio.Event) -> None:
@@ -99,12 +104,17 @@ class Runner:
         ):
             return 0  # unacknowledged: the bus delivers it again
         self.uncommitted += deliveries
-        if not deliveries or time.monotonic() - self.committed_at >= self.commit_interval_s:
+        self.uncommitted_by_vehicle.update(d.fix.vehicle_id for d in deliveries)
+        if (
+            not deliveries
+            or time.monotonic() - self.committed_at >= self.commit_interval_s
+            or max(self.uncommitted_by_vehicle.values()) >= MAX_UNCOMMITTED_PER_VEHICLE
+        ):
             await self.commit(stop=stop)
         return len(deliveries)
 
     async def commit(self, *, stop: asyncio.Event | None = None) -> None:
-        """Commit the fixes, then the checkpoint, then acknowledge the deliveries they cover."""
+        """Commit the checkpoint, then the fixes, then acknowledge the deliveries they cover."""
         self.committed_at = time.monotonic()
         if not self.uncommitted:
             return
@@ -116,6 +126,7 @@ class Runner:
         self.stats.counts["acknowledged"] += len(self.uncommitted)
         self.stats.counts["commits"] += 1
         self.uncommitted = []
+        self.uncommitted_by_vehicle.clear()
 
     async def _retrying(
         self, call: Callable[[], object], *, what: str, counter: str, stop: asyncio.Event | None
@@ -136,10 +147,10 @@ class Runner:
                 await asyncio.sleep(delay)
 
     def _commit_stores(self) -> None:
-        """Store the held fixes, then write the checkpoint (blocking: run in a thread)."""
+        """Write the checkpoint, then store the held fixes (blocking: run in a thread)."""
         started = time.perf_counter()
-        self.fix_store.commit()
         self.checkpoints.commit()
+        self.fix_store.commit()
         self.stats.step_s["commit"] += time.perf_counter() - started
 
     def process_isolating_faults(self, deliveries: list[Delivery]) -> None:

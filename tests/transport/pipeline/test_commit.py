@@ -107,6 +107,28 @@ def test_a_worker_lost_before_its_commit_leaves_its_fixes_to_be_processed_again(
     assert fix_store.count_fixes() == N_VEHICLES * N_STEPS
 
 
+def test_fixes_a_worker_checkpointed_but_did_not_store_are_stored_when_they_come_back(
+    redis_server: RedisProcess, fix_store: SqliteFixStore
+) -> None:
+    async def scenario() -> None:
+        bus = MemoryBus(n_shards=1)
+        await bus.publish(make_fleet(N_VEHICLES, N_STEPS))
+        first = worker_on(bus, "first", fix_store, redis_server.url, interval_s=3600.0)
+        await first.process_next()
+        first.checkpoints.commit()  # killed between the checkpoint and the fixes
+        await first.consumer.close()
+
+        second = worker_on(bus, "second", fix_store, redis_server.url, interval_s=0.0)
+        while await second.process_next():
+            pass
+        assert second.stats.counts["Deduplicate.dropped.duplicate"] == N_VEHICLES * 2
+
+    asyncio.run(scenario())
+    states = committed_states(redis_server.url)
+    assert {s.fixes_seen for s in states.values()} == {N_STEPS}  # none processed twice
+    assert fix_store.count_fixes() == N_VEHICLES * N_STEPS  # none lost
+
+
 def test_a_monitor_state_is_encoded_when_committed_and_read_back_by_another_worker(
     redis_server: RedisProcess,
 ) -> None:

@@ -1,14 +1,16 @@
-"""Step `store`: save the batch's fixes, then the states of its vehicles.
+"""Step `store`: save the batch's fixes, duplicates included, and the states of its vehicles.
 
-Fixes first, idempotently; the states after, so a checkpoint never claims more than the store
-holds. In a worker both wait for the runner's commit (`fix_store.BufferedFixStore`,
-`checkpoint.CheckpointStore.commit`), which comes before the fixes are acknowledged.
+Storing is idempotent, so a duplicate is saved too: a fix that a checkpoint lists but the store
+lacks (a worker killed between writing the two) is stored when it comes back. In a worker both
+wait for the runner's commit (`checkpoint.CheckpointStore.commit`, then
+`fix_store.BufferedFixStore.commit`), which comes before the fixes are acknowledged.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
+
+from transport.pipeline.steps import deduplicate
 
 if TYPE_CHECKING:
     from transport.pipeline.batch import Batch
@@ -16,8 +18,6 @@ if TYPE_CHECKING:
     from transport.pipeline.fix_store import FixStore
 
 __all__ = ["Store"]
-
-logger = logging.getLogger(__name__)
 
 
 class Store:
@@ -29,11 +29,9 @@ class Store:
 
     def __call__(self, batch: Batch) -> Batch:
         """Store the fixes and checkpoint the touched vehicles; return the batch unchanged."""
-        if batch.fixes:
-            added = self.fix_store.add_fixes(batch.fixes)
-            if added != len(batch.fixes):
-                logger.info("%d of %d fixes were stored already", len(batch.fixes) - added,
-                            len(batch.fixes))  # fmt: skip
+        duplicates = [fix for reason, fix in batch.dropped if reason == deduplicate.DUPLICATE]
+        if batch.fixes or duplicates:
+            self.fix_store.add_fixes([*batch.fixes, *duplicates])
         touched = {fix.vehicle_id for fix in batch.fixes}
         self.checkpoints.save_states(
             state for vehicle_id, state in batch.states.items() if vehicle_id in touched
