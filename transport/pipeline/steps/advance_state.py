@@ -1,7 +1,7 @@
 """Step `advance_state`: fold each processed fix into its vehicle's monitor state.
 
-The state is only checkpointed by the `store` step, after the fixes are stored, so a worker
-that dies in between leaves the old state and the replacement processes the fixes again.
+The state is saved by the `store` step and written at the runner's commit, so a worker that
+dies before then leaves the old state and the replacement processes the fixes again.
 """
 
 from __future__ import annotations
