@@ -93,6 +93,7 @@ class RuleEvent:
 
 
 Stepped = tuple[S, list[tuple[int, RuleEvent]]]  # a rule's new state and its events
+FleetStep = Callable[[Sequence[S], Sequence["FixBatch"], "RuleParams"], list[Stepped[S]]]
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,16 @@ class RuleSpec(Generic[S]):
     legal_basis: Text
     initial_state: Callable[[], S]
     step: Callable[[S, FixBatch, RuleParams], Stepped[S]]
-    step_fleet: Callable[[Sequence[S], Sequence[FixBatch], RuleParams], list[Stepped[S]]] | None = (
-        None
-    )
+    step_fleet: FleetStep[S] | None = None
+
+
+def step_alone(step_fleet: FleetStep[S]) -> Callable[[S, FixBatch, RuleParams], Stepped[S]]:
+    """The per-vehicle step of a rule written in its fleet form only."""
+
+    def step(state: S, batch: FixBatch, params: RuleParams) -> Stepped[S]:
+        return step_fleet([state], [batch], params)[0]
+
+    return step
 
 
 def step_each(

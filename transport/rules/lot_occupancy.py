@@ -21,25 +21,25 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from transport.rules import fleet_view
-from transport.rules.base import RuleEvent, RuleSpec, Text, restriction_event
+from transport.rules.base import RuleEvent, RuleSpec, Text, restriction_event, step_alone
 from transport.rules.parking import ParkingState
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
-    from transport.rules.base import FixBatch, Stepped
+    from transport.rules.base import FixBatch, FleetStep, Stepped
     from transport.rules.fleet_view import FleetView, OwnStop
     from transport.rules.params import RuleParams
+
+    _EventsInLots = Callable[
+        [FixBatch, list[OwnStop], list[list[int]], RuleParams], list[tuple[int, RuleEvent]]
+    ]
 
 __all__ = [
     "CAPACITY_RULE",
     "CAPACITY_RULE_ID",
     "SEGREGATION_RULE",
     "SEGREGATION_RULE_ID",
-    "capacity_step",
-    "capacity_step_fleet",
-    "segregation_step",
-    "segregation_step_fleet",
 ]
 
 CAPACITY_RULE_ID = "lot_capacity"
@@ -87,23 +87,20 @@ def _with(event: RuleEvent, key: str, legal_basis: Text) -> RuleEvent:
     return RuleEvent(**{**event.__dict__, "key": key, "legal_basis": legal_basis})
 
 
-def capacity_step(
-    state: ParkingState, batch: FixBatch, params: RuleParams
-) -> Stepped[ParkingState]:
-    """Follow the stop; at each stop fix in a full lot, an event per lot it is over."""
-    return capacity_step_fleet([state], [batch], params)[0]
+def _stepped_in_lots(events_of: _EventsInLots) -> FleetStep[ParkingState]:
+    """A lot rule's fleet form: follow each vehicle's stop, find the lots of all the vehicles'
+    stop fixes in one lookup (`fleet_view.follow_stops_in_lots`), then `events_of` each."""
 
+    def step_fleet(
+        states: Sequence[ParkingState], batches: Sequence[FixBatch], params: RuleParams
+    ) -> list[Stepped[ParkingState]]:
+        followed = fleet_view.follow_stops_in_lots(states, batches, params)
+        return [
+            (state, events_of(batch, stops, lots, params))
+            for batch, (state, stops, lots) in zip(batches, followed, strict=True)
+        ]
 
-def capacity_step_fleet(
-    states: Sequence[ParkingState], batches: Sequence[FixBatch], params: RuleParams
-) -> list[Stepped[ParkingState]]:
-    """`capacity_step` for many vehicles, their stops' lots found in one lookup."""
-    return [
-        (state, _capacity_events(batch, stops, lots, params))
-        for batch, (state, stops, lots) in zip(
-            batches, fleet_view.follow_stops_in_lots(states, batches, params), strict=True
-        )
-    ]
+    return step_fleet
 
 
 def _capacity_events(
@@ -140,25 +137,6 @@ def _clashes(fleet: FleetView | None, classes: frozenset[str], params: RuleParam
     table = params.segregation
     verdicts = {c: table.are_incompatible(classes, frozenset(c)) for c in set(fleet.classes)}
     return fleet.is_loaded & np.array([verdicts[c] for c in fleet.classes], dtype=bool)
-
-
-def segregation_step(
-    state: ParkingState, batch: FixBatch, params: RuleParams
-) -> Stepped[ParkingState]:
-    """Follow the stop; at each stop fix beside incompatible goods that came first, an event."""
-    return segregation_step_fleet([state], [batch], params)[0]
-
-
-def segregation_step_fleet(
-    states: Sequence[ParkingState], batches: Sequence[FixBatch], params: RuleParams
-) -> list[Stepped[ParkingState]]:
-    """`segregation_step` for many vehicles, their stops' lots found in one lookup."""
-    return [
-        (state, _segregation_events(batch, stops, lots, params))
-        for batch, (state, stops, lots) in zip(
-            batches, fleet_view.follow_stops_in_lots(states, batches, params), strict=True
-        )
-    ]
 
 
 def _segregation_events(
@@ -200,13 +178,16 @@ def _segregation_events(
     return events
 
 
+_capacity_step_fleet = _stepped_in_lots(_capacity_events)
+_segregation_step_fleet = _stepped_in_lots(_segregation_events)
+
 CAPACITY_RULE: RuleSpec[ParkingState] = RuleSpec(
     rule_id=CAPACITY_RULE_ID,
     title=Text("危险货物停车场超容量", "Hazmat parking lot over capacity"),
     legal_basis=_CAPACITY_BASIS,
     initial_state=ParkingState,
-    step=capacity_step,
-    step_fleet=capacity_step_fleet,
+    step=step_alone(_capacity_step_fleet),
+    step_fleet=_capacity_step_fleet,
 )
 
 SEGREGATION_RULE: RuleSpec[ParkingState] = RuleSpec(
@@ -214,6 +195,6 @@ SEGREGATION_RULE: RuleSpec[ParkingState] = RuleSpec(
     title=Text("禁忌货物车辆未隔离停放", "Incompatible goods parked together"),
     legal_basis=_SEGREGATION_BASIS,
     initial_state=ParkingState,
-    step=segregation_step,
-    step_fleet=segregation_step_fleet,
+    step=step_alone(_segregation_step_fleet),
+    step_fleet=_segregation_step_fleet,
 )

@@ -22,7 +22,7 @@ from scipy.sparse import csgraph
 
 from geodata.arrays import unique_ints
 from transport.rules import fleet_view
-from transport.rules.base import RuleEvent, RuleSpec, Text
+from transport.rules.base import RuleEvent, RuleSpec, Text, step_alone
 from transport.rules.parking import ParkingState
 
 if TYPE_CHECKING:
@@ -40,7 +40,6 @@ __all__ = [
     "WaitingCluster",
     "cluster_members",
     "find_waiting_clusters",
-    "step",
     "step_fleet",
 ]
 
@@ -143,15 +142,11 @@ def cluster_members(
     return members[counted[members]]
 
 
-def step(state: ParkingState, batch: FixBatch, params: RuleParams) -> Stepped[ParkingState]:
-    """Follow the stop; at each stop fix of a loaded vehicle in a large enough cluster, an event."""
-    return step_fleet([state], [batch], params)[0]
-
-
 def step_fleet(
     states: Sequence[ParkingState], batches: Sequence[FixBatch], params: RuleParams
 ) -> list[Stepped[ParkingState]]:
-    """`step` for many vehicles: the lots (`fleet_view.follow_stops_in_lots`) and the
+    """Follow each vehicle's stop; at each stop fix of a loaded vehicle in a large enough
+    cluster, an event. The lots (`fleet_view.follow_stops_in_lots`) and the
     neighbours of all their stops are looked up in one query each per fleet snapshot."""
     followed = fleet_view.follow_stops_in_lots(states, batches, params)
     by_snapshot: dict[int, list[tuple[int, fleet_view.OwnStop]]] = {}
@@ -211,6 +206,6 @@ RULE: RuleSpec[ParkingState] = RuleSpec(
     title=TITLE,
     legal_basis=LEGAL_BASIS,
     initial_state=ParkingState,
-    step=step,
+    step=step_alone(step_fleet),
     step_fleet=step_fleet,
 )
