@@ -111,6 +111,6 @@ async def _publish_and_process(
     while processed := await worker.process_next():
         on_progress(processed)
     _finish(steps, checkpoints)
-    buffered.commit()
+    await worker.commit()  # what the matcher's flush decided
     await bus.close()
     run.stats = worker.stats.summary()

@@ -105,7 +105,7 @@ class Runner:
             return 0  # unacknowledged: the bus delivers it again
         self.uncommitted += deliveries
         self.uncommitted_by_vehicle.update(d.fix.vehicle_id for d in deliveries)
-        if (
+        if self.uncommitted and (
             not deliveries
             or time.monotonic() - self.committed_at >= self.commit_interval_s
             or max(self.uncommitted_by_vehicle.values()) >= MAX_UNCOMMITTED_PER_VEHICLE
@@ -116,13 +116,12 @@ class Runner:
     async def commit(self, *, stop: asyncio.Event | None = None) -> None:
         """Commit the checkpoint, then the fixes, then acknowledge the deliveries they cover."""
         self.committed_at = time.monotonic()
-        if not self.uncommitted:
-            return
         if not await self._retrying(
             self._commit_stores, what="commit", counter="commit_retries", stop=stop
         ):
             return  # left pending: claimed and processed again from the last commit
-        await self.consumer.ack(self.uncommitted)
+        if self.uncommitted:
+            await self.consumer.ack(self.uncommitted)
         self.stats.counts["acknowledged"] += len(self.uncommitted)
         self.stats.counts["commits"] += 1
         self.uncommitted = []
