@@ -11,16 +11,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from typer.testing import CliRunner
 
 from api.cli import app
 from tests.transport.bus.fixtures import make_fleet
+from tests.transport.pipeline.test_worker_failover import checkpointed_states
 from tests.transport.redis_process import RedisProcess
 from transport.bus.memory import MemoryBus
 from transport.monitoring import MonitorState
 from transport.pipeline import chain, runner
-from transport.pipeline.batch import VehicleState
+from transport.pipeline.batch import VehicleState, epoch_us
 from transport.pipeline.checkpoint import RedisCheckpointStore
 from transport.pipeline.fix_store import BufferedFixStore, SqliteFixStore
 from transport.pipeline.steps.evaluate_rules import MonitorCheckpoint, decode_checkpoint
@@ -48,32 +48,45 @@ def worker_on(
     )  # fmt: skip
 
 
-def committed_states(redis_url: str) -> dict[str, VehicleState]:
-    """The vehicle states Redis holds."""
-    client = redis.Redis.from_url(redis_url)
-    try:
-        raw = client.hgetall("hazmat:vehicle_state")
-    finally:
-        client.close()
-    return {k.decode(): VehicleState.from_json(v) for k, v in raw.items()}
+async def published_fleet() -> MemoryBus:
+    """An in-process bus holding the test fleet's fixes."""
+    bus = MemoryBus(n_shards=1)
+    await bus.publish(make_fleet(N_VEHICLES, N_STEPS))
+    return bus
+
+
+async def take_over(bus: MemoryBus, fix_store: SqliteFixStore, redis_url: str) -> runner.Runner:
+    """A second worker that processes and commits everything left on the bus."""
+    second = worker_on(bus, "second", fix_store, redis_url, interval_s=0.0)
+    while await second.process_next():
+        pass
+    return second
+
+
+def assert_every_fix_processed_and_stored_once(redis_url: str, fix_store: SqliteFixStore) -> None:
+    """Each vehicle's checkpoint counts all its fixes, and the store holds every fix."""
+    states = checkpointed_states(redis_url)
+    assert {v: s.fixes_seen for v, s in states.items()} == {
+        f"V{v:04d}": N_STEPS for v in range(N_VEHICLES)
+    }  # none lost as a "duplicate", none twice
+    assert fix_store.count_fixes() == N_VEHICLES * N_STEPS
 
 
 def test_fixes_and_states_wait_for_the_commit_and_are_acknowledged_after_it(
     redis_server: RedisProcess, fix_store: SqliteFixStore
 ) -> None:
     async def scenario() -> None:
-        bus = MemoryBus(n_shards=1)
-        await bus.publish(make_fleet(N_VEHICLES, N_STEPS))
+        bus = await published_fleet()
         worker = worker_on(bus, "w", fix_store, redis_server.url, interval_s=3600.0)
         assert await worker.process_next() == N_VEHICLES * 2
         assert await worker.process_next() == N_VEHICLES * 2
         assert fix_store.count_fixes() == 0
-        assert committed_states(redis_server.url) == {}
+        assert checkpointed_states(redis_server.url) == {}
         assert worker.stats.counts["acknowledged"] == 0
 
         await worker.commit()
         assert fix_store.count_fixes() == N_VEHICLES * 4
-        assert {s.fixes_seen for s in committed_states(redis_server.url).values()} == {4}
+        assert {s.fixes_seen for s in checkpointed_states(redis_server.url).values()} == {4}
         assert worker.stats.counts["acknowledged"] == N_VEHICLES * 4
 
     asyncio.run(scenario())
@@ -84,8 +97,7 @@ def test_a_worker_lost_before_its_commit_leaves_its_fixes_to_be_processed_again(
     redis_server: RedisProcess, fix_store: SqliteFixStore, committed_batches: int
 ) -> None:
     async def scenario() -> None:
-        bus = MemoryBus(n_shards=1)
-        await bus.publish(make_fleet(N_VEHICLES, N_STEPS))
+        bus = await published_fleet()
         first = worker_on(bus, "first", fix_store, redis_server.url, interval_s=0.0)
         for _ in range(committed_batches):
             await first.process_next()
@@ -93,40 +105,29 @@ def test_a_worker_lost_before_its_commit_leaves_its_fixes_to_be_processed_again(
         await first.process_next()  # processed, never committed: the worker dies
         await first.consumer.close()  # its unacknowledged fixes go back to the bus
 
-        second = worker_on(bus, "second", fix_store, redis_server.url, interval_s=0.0)
-        while await second.process_next():
-            pass
+        second = await take_over(bus, fix_store, redis_server.url)
         assert second.stats.counts["redelivered"] == N_VEHICLES * 2
         assert second.stats.counts["Deduplicate.dropped.duplicate"] == 0
 
     asyncio.run(scenario())
-    states = committed_states(redis_server.url)
-    assert {v: s.fixes_seen for v, s in states.items()} == {
-        f"V{v:04d}": N_STEPS for v in range(N_VEHICLES)
-    }  # every fix through the monitor once: none lost as a "duplicate", none twice
-    assert fix_store.count_fixes() == N_VEHICLES * N_STEPS
+    assert_every_fix_processed_and_stored_once(redis_server.url, fix_store)
 
 
 def test_fixes_a_worker_checkpointed_but_did_not_store_are_stored_when_they_come_back(
     redis_server: RedisProcess, fix_store: SqliteFixStore
 ) -> None:
     async def scenario() -> None:
-        bus = MemoryBus(n_shards=1)
-        await bus.publish(make_fleet(N_VEHICLES, N_STEPS))
+        bus = await published_fleet()
         first = worker_on(bus, "first", fix_store, redis_server.url, interval_s=3600.0)
         await first.process_next()
         first.checkpoints.commit()  # killed between the checkpoint and the fixes
         await first.consumer.close()
 
-        second = worker_on(bus, "second", fix_store, redis_server.url, interval_s=0.0)
-        while await second.process_next():
-            pass
+        second = await take_over(bus, fix_store, redis_server.url)
         assert second.stats.counts["Deduplicate.dropped.duplicate"] == N_VEHICLES * 2
 
     asyncio.run(scenario())
-    states = committed_states(redis_server.url)
-    assert {s.fixes_seen for s in states.values()} == {N_STEPS}  # none processed twice
-    assert fix_store.count_fixes() == N_VEHICLES * N_STEPS  # none lost
+    assert_every_fix_processed_and_stored_once(redis_server.url, fix_store)
 
 
 def test_a_monitor_state_is_encoded_when_committed_and_read_back_by_another_worker(
@@ -153,7 +154,7 @@ def test_buffered_store_sees_held_fixes_as_stored(fix_store: SqliteFixStore) -> 
     buffered = BufferedFixStore(fix_store)
     assert buffered.add_fixes(fixes[1:]) == 2
     assert buffered.add_fixes(fixes[2:]) == 0  # held already
-    times = [int(f.fix_at.timestamp() * 1_000_000) for f in fixes]
+    times = [epoch_us(f.fix_at) for f in fixes]
     assert buffered.stored_fix_us("V0000", times) == set(times)
     assert fix_store.stored_fix_us("V0000", times) == {times[0]}
     buffered.commit()
