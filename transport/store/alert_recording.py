@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from transport.alerts import evidence as evidence_mod
 from transport.alerts.handling import AlertAction, HandlingState
 from transport.alerts.lifecycle import AlertChange
 from transport.store import models
 from transport.store.alerts import SYSTEM_ACTOR, StoredAlert
+from transport.store.engine import dialect_insert
 from transport.store.scope import check_scope
 from transport.store.vehicle_keys import VehicleRef, resolve_vehicle_keys
 from transport.waybills import ACTIVE_STATES
@@ -165,9 +165,8 @@ def _insert_new(session: Session, outcomes: Sequence[_Outcome]) -> set[str]:
     writer had inserted meanwhile (skipped)."""
     if not outcomes:
         return set()
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = (
-        dialect.insert(_ALERTS)
+        dialect_insert(session)(_ALERTS)
         .on_conflict_do_nothing(index_elements=[_ALERTS.c.alert_key])
         .returning(_ALERTS.c.id, _ALERTS.c.alert_key)
     )
@@ -187,18 +186,14 @@ def _write(session: Session, outcomes: Sequence[_Outcome]) -> None:
     ]
     if changed:
         session.execute(update(_ALERTS).where(_ALERTS.c.id == bindparam("row_id")), changed)
-    for had_evidence in (False, True):
-        values = [
-            {"row_id": o.row["id"], "content": o.content, "matched_geojson": o.roads}
-            for o in outcomes
-            if o.content is not None and o.had_evidence == had_evidence
-        ]
-        if values and had_evidence:
-            where = _EVIDENCE.c.alert_id == bindparam("row_id")
-            session.execute(update(_EVIDENCE).where(where), values)
-        elif values:
-            statement = insert(_EVIDENCE).values(alert_id=bindparam("row_id"))
-            session.execute(statement, values)
+    written = [o for o in outcomes if o.content is not None]
+    renewed = [_evidence_row(o) for o in written if o.had_evidence]
+    if renewed:
+        where = _EVIDENCE.c.alert_id == bindparam("row_id")
+        session.execute(update(_EVIDENCE).where(where), renewed)
+    fresh = [_evidence_row(o) for o in written if not o.had_evidence]
+    if fresh:
+        session.execute(insert(_EVIDENCE).values(alert_id=bindparam("row_id")), fresh)
     entries = [
         {"alert_id": o.row["id"], "action": action.value, "actor": SYSTEM_ACTOR, "acted_at": at}
         for o in outcomes
@@ -206,6 +201,15 @@ def _write(session: Session, outcomes: Sequence[_Outcome]) -> None:
     ]
     if entries:
         session.execute(insert(_ACTIONS), entries)
+
+
+def _evidence_row(outcome: _Outcome) -> dict[str, Any]:
+    """The evidence values an outcome writes, its alert's row id as ``row_id``."""
+    return {
+        "row_id": outcome.row["id"],
+        "content": outcome.content,
+        "matched_geojson": outcome.roads,
+    }
 
 
 def _prepare_evidence(outcomes: Iterable[_Outcome], road_geometry: RoadGeometry | None) -> None:

@@ -14,13 +14,26 @@ import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["MIGRATIONS_DIR", "alembic_config", "make_engine", "make_session_factory", "migrate"]
+__all__ = [
+    "MIGRATIONS_DIR",
+    "alembic_config",
+    "dialect_insert",
+    "make_engine",
+    "make_session_factory",
+    "migrate",
+]
 
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def dialect_insert(session: Session) -> type[sqlite.Insert] | type[postgresql.Insert]:
+    """Return the session's dialect's INSERT, which can skip conflicting rows."""
+    return postgresql.Insert if session.get_bind().dialect.name == "postgresql" else sqlite.Insert
 
 
 def make_engine(database_url: str, *, lock_on_begin: bool = False, **kwargs: Any) -> Engine:

@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from transport import registry
 from transport.store import models, registries
+from transport.store.engine import dialect_insert
 from transport.store.scope import check_scope, scoped
 from transport.store.vehicle_keys import keys_of_vehicle, resolve_vehicle_keys
 
@@ -79,11 +79,6 @@ def _to_point(row: models.TrackPointRow) -> TrackPoint:
     )  # fmt: skip
 
 
-def _insert(session: Session) -> type[sqlite.Insert] | type[postgresql.Insert]:
-    """Return the dialect's INSERT that can skip conflicting rows."""
-    return postgresql.Insert if session.get_bind().dialect.name == "postgresql" else sqlite.Insert
-
-
 def record_positions(
     session: Session, fixes: Sequence[FixLike], *, all_carriers: bool
 ) -> list[TrackPoint]:
@@ -115,7 +110,7 @@ def record_positions(
     # run as an executemany: the rows a conflict skipped are absent from RETURNING, so what
     # comes back is exactly what was new.
     statement = (
-        _insert(session)(table)
+        dialect_insert(session)(table)
         .on_conflict_do_nothing()
         .returning(table.c.vehicle_key, table.c.fix_at)
     )
