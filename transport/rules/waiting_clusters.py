@@ -149,16 +149,13 @@ def step_fleet(
     cluster, an event. The lots (`fleet_view.follow_stops_in_lots`) and the
     neighbours of all their stops are looked up in one query each per fleet snapshot."""
     followed = fleet_view.follow_stops_in_lots(states, batches, params)
-    by_snapshot: dict[int, list[tuple[int, fleet_view.OwnStop]]] = {}
+    by_snapshot: dict[int, tuple[FleetView, list[tuple[int, fleet_view.OwnStop]]]] = {}
     for k, (batch, (_, stops, lots)) in enumerate(zip(batches, followed, strict=True)):
-        if stops and batch.fleet is not None and batch.vehicle.is_loaded:
-            outside = (stop for stop, around in zip(stops, lots, strict=True) if not around)
-            by_snapshot.setdefault(id(batch.fleet), []).extend((k, stop) for stop in outside)
+        outside = [(k, stop) for stop, around in zip(stops, lots, strict=True) if not around]
+        if outside and batch.fleet is not None and batch.vehicle.is_loaded:
+            by_snapshot.setdefault(id(batch.fleet), (batch.fleet, []))[1].extend(outside)
     events: list[list[tuple[int, RuleEvent]]] = [[] for _ in batches]
-    for waiting in by_snapshot.values():
-        fleet = batches[waiting[0][0]].fleet if waiting else None
-        if fleet is None:
-            continue
+    for fleet, waiting in by_snapshot.values():
         xs, ys = np.array([s.x for _, s in waiting]), np.array([s.y for _, s in waiting])
         near_each = fleet.within_each(xs, ys, params.parking.cluster_radius_m)
         for (k, stop), near in zip(waiting, near_each, strict=True):
