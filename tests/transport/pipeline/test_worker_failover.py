@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import os
 import re
 import signal
 import sqlite3
@@ -32,6 +33,7 @@ from transport.pipeline.batch import VehicleState, epoch_us
 N_SHARDS = 2
 LEASE_TTL_MS = 1500
 CLAIM_IDLE_MS = 700
+STOP_TIMEOUT_S = 30
 RUN_CLI = "import sys; from api.cli import app; sys.argv[0] = 'hazmat'; app()"
 
 
@@ -47,14 +49,24 @@ class WorkerProcess:
         ]  # fmt: skip
         self.name = name
         self.process = subprocess.Popen(
-            command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            command,
+            cwd=REPO_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # SIGABRT prints every thread's stack
         )
 
     def stop(self) -> str:
         """Stop with SIGTERM (finishing its batch); return what it wrote to stderr."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        _, stderr = self.process.communicate(timeout=30)
+        try:
+            _, stderr = self.process.communicate(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGABRT)
+            _, stderr = self.process.communicate(timeout=10)
+            pytest.fail(f"worker {self.name} still running {STOP_TIMEOUT_S} s after SIGTERM, "
+                        f"where it was:\n{stderr.decode()}")  # fmt: skip
         return stderr.decode()
 
     def kill(self) -> None:
