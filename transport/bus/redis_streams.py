@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -228,6 +229,7 @@ class RedisStreamsConsumer:
         self._claim_due_at: dict[int, float] = {}
         self._lease_task: asyncio.Task[None] | None = None
         self._leases_ready = asyncio.Event()
+        self._closing = asyncio.Event()
         self._fatal: base.BusError | None = None
 
     async def read(self, *, count: int, block_ms: int) -> list[base.Delivery]:
@@ -269,10 +271,16 @@ class RedisStreamsConsumer:
             await self._bus.retry(acknowledge, timeout_s=None)
 
     async def close(self) -> None:
-        """Stop renewing and release the leases so a stand-by worker takes over at once."""
+        """Stop renewing and release the leases so a stand-by worker takes over at once.
+
+        The lease task ends at its next turn even when a Redis call it is in turns the
+        cancellation into a timeout (which, as an outage, it would retry); it is given one
+        lease time.
+        """
+        self._closing.set()
         if self._lease_task is not None:
             self._lease_task.cancel()
-            await asyncio.gather(self._lease_task, return_exceptions=True)
+            await asyncio.wait({self._lease_task}, timeout=self.lease_ttl_ms / 1000)
         for shard in list(self.owned):
             try:
                 await self._redis.eval(_RELEASE_LEASE, 1, self._bus.lease_key(shard), self.name)
@@ -283,8 +291,8 @@ class RedisStreamsConsumer:
     # --- leases ---------------------------------------------------------------------------
 
     async def _keep_leases(self) -> None:
-        """Acquire free leases and renew held ones every third of the lease time, forever."""
-        while True:
+        """Acquire free leases and renew held ones every third of the lease time, until closed."""
+        while not self._closing.is_set():
             try:
                 await self._refresh_leases()
             except _RETRIED as err:
@@ -301,7 +309,8 @@ class RedisStreamsConsumer:
                 self._leases_ready.set()
                 return
             self._leases_ready.set()
-            await asyncio.sleep(self.lease_ttl_ms / 3000)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), self.lease_ttl_ms / 3000)
 
     async def _refresh_leases(self) -> None:
         """Renew the leases held, try to take the others; prepare newly taken shards."""

@@ -98,6 +98,42 @@ def test_only_one_consumer_owns_a_shard_at_a_time(redis_server: RedisProcess) ->
     assert taken_over == {0, 1}
 
 
+def test_close_ends_a_lease_task_whose_redis_call_swallows_the_cancellation(
+    redis_server: RedisProcess,
+) -> None:
+    """A cancelled Redis call may surface as a timeout, which the lease task retries as an
+    outage; closing must end it anyway (a worker once hung here after SIGTERM)."""
+
+    async def scenario() -> tuple[set[int], bool]:
+        bus = RedisStreamsBus(redis_server.url, n_shards=2)
+        consumer = bus.consumer([0, 1], name="w", lease_ttl_ms=LEASE_TTL_MS)
+        await consumer.read(count=1, block_ms=200)
+        owned = set(consumer.owned)
+        in_call = asyncio.Event()
+
+        async def refresh_swallowing_cancel() -> None:
+            if in_call.is_set():  # once, as a race would
+                await asyncio.sleep(60)
+            in_call.set()
+            try:
+                await asyncio.sleep(60)
+            except asyncio.CancelledError:
+                msg = "cancelled while reading the reply"
+                raise TimeoutError(msg) from None
+
+        consumer._refresh_leases = refresh_swallowing_cancel  # type: ignore[method-assign]
+        await asyncio.wait_for(in_call.wait(), timeout=5)
+        async with asyncio.timeout(5):
+            await consumer.close()
+        assert consumer._lease_task is not None
+        await bus.close()
+        return owned, consumer._lease_task.done()
+
+    owned, lease_task_ended = asyncio.run(scenario())
+    assert owned == {0, 1}
+    assert lease_task_ended
+
+
 def test_streams_are_trimmed_to_their_bound(redis_server: RedisProcess) -> None:
     async def scenario() -> int:
         bus = RedisStreamsBus(redis_server.url, n_shards=1, maxlen=200)
