@@ -274,8 +274,8 @@ class RedisStreamsConsumer:
         """Stop renewing and release the leases so a stand-by worker takes over at once.
 
         The lease task ends at its next turn even when a Redis call it is in turns the
-        cancellation into a timeout (which, as an outage, it would retry); it is given one
-        lease time.
+        cancellation into a timeout (which it would otherwise retry as an outage, forgetting
+        the leases); it is given one lease time.
         """
         self._closing.set()
         if self._lease_task is not None:
@@ -296,6 +296,8 @@ class RedisStreamsConsumer:
             try:
                 await self._refresh_leases()
             except _RETRIED as err:
+                if self._closing.is_set():
+                    return  # a cancelled call, not an outage: close() releases the leases
                 if self.owned:
                     logger.warning("consumer %s lost Redis, leases %s unsure: %s", self.name,
                                    sorted(self.owned), err)  # fmt: skip

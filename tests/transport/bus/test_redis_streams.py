@@ -102,9 +102,10 @@ def test_close_ends_a_lease_task_whose_redis_call_swallows_the_cancellation(
     redis_server: RedisProcess,
 ) -> None:
     """A cancelled Redis call may surface as a timeout, which the lease task retries as an
-    outage; closing must end it anyway (a worker once hung here after SIGTERM)."""
+    outage; closing must end it anyway and release the leases (a worker once hung here after
+    SIGTERM)."""
 
-    async def scenario() -> tuple[set[int], bool]:
+    async def scenario() -> tuple[set[int], list[bool]]:
         bus = RedisStreamsBus(redis_server.url, n_shards=2)
         consumer = bus.consumer([0, 1], name="w", lease_ttl_ms=LEASE_TTL_MS)
         await consumer.read(count=1, block_ms=200)
@@ -125,13 +126,13 @@ def test_close_ends_a_lease_task_whose_redis_call_swallows_the_cancellation(
         await asyncio.wait_for(in_call.wait(), timeout=5)
         async with asyncio.timeout(5):
             await consumer.close()
-        assert consumer._lease_task is not None
+        released = [not await bus.redis.exists(bus.lease_key(shard)) for shard in sorted(owned)]
         await bus.close()
-        return owned, consumer._lease_task.done()
+        return owned, released
 
-    owned, lease_task_ended = asyncio.run(scenario())
+    owned, released = asyncio.run(scenario())
     assert owned == {0, 1}
-    assert lease_task_ended
+    assert released == [True, True]  # released at once, not left to expire
 
 
 def test_streams_are_trimmed_to_their_bound(redis_server: RedisProcess) -> None:
