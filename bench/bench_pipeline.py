@@ -143,6 +143,12 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of a process (MiB)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -575,7 +581,12 @@ def with_gateway(redis_url: str, prefix: str, work: Path, coroutine: Any) -> dic
                     work / f"{prefix}-gateway.log")  # fmt: skip
     try:
         wait_listening(gateway, port)
+        gateway_cpu_s, generator_cpu_s = cpu_s(gateway.pid), time.process_time()
         result: dict[str, Any] = asyncio.run(coroutine(port))
+        result["cpu_seconds"] = {
+            "gateway": round(cpu_s(gateway.pid) - gateway_cpu_s, 1),
+            "load_generator": round(time.process_time() - generator_cpu_s, 1),
+        }
         result["gateway_rss_mb"] = round(rss_mb(gateway.pid), 1)
         return result
     finally:
@@ -600,10 +611,17 @@ def fleet(redis_url: str, db_path: Path, layer: Path, work: Path, by_vehicle: li
         client = redis.Redis.from_url(redis_url)
         while len(client.keys(f"{prefix}:lease:*")) < N_SHARDS:  # workers ready
             time.sleep(0.2)
+        redis_pid = int(client.info("server")["process_id"])
+        workers_cpu_s, redis_cpu_s = [cpu_s(w.pid) for w in workers], cpu_s(redis_pid)
         result = with_gateway(
             redis_url, prefix, work,
             lambda port: fleet_run(port, redis_url, prefix, by_vehicle, offered_per_s),
         )  # fmt: skip
+        used = [cpu_s(w.pid) - s for w, s in zip(workers, workers_cpu_s, strict=True)]
+        result["cpu_seconds"] |= {
+            "workers": [round(s, 1) for s in used],
+            "redis": round(cpu_s(redis_pid) - redis_cpu_s, 1),
+        }  # the workers' and Redis's include the gateway's start
         log = read_reminder_log(client, prefix=prefix)
         result["reminder_log"] = {
             status: sum(e["status"] == status for e in log)
