@@ -14,6 +14,7 @@ a recorder that died are claimed by another after `claim_idle_ms`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from datetime import UTC, datetime
@@ -98,8 +99,8 @@ class ReminderRecorder:
     """Record the reminder log's entries in the alerts' history (one consumer of the group).
 
     `stats` counts ``recorded``, ``repeated`` (recorded before), ``waiting`` (alert not stored
-    yet, each time seen), ``malformed``, ``abandoned``, ``trimmed``, ``redis_errors`` and
-    ``database_errors``.
+    yet, each time seen), ``malformed``, ``abandoned``, ``trimmed``, ``transactions``,
+    ``redis_errors`` and ``database_errors``.
     """
 
     def __init__(
@@ -113,6 +114,7 @@ class ReminderRecorder:
         retry_interval_s: float = 5.0,
         claim_idle_ms: int = 60_000,
         give_up_after_s: float = 24 * 3600.0,
+        linger_s: float = 0.5,
     ) -> None:
         self.stream = ReminderKeys(prefix).log
         self.session_factory = session_factory
@@ -121,19 +123,28 @@ class ReminderRecorder:
         self.retry_interval_s = retry_interval_s
         self.claim_idle_ms = claim_idle_ms
         self.give_up_after_s = give_up_after_s
+        self.linger_s = linger_s
         self.redis: aioredis.Redis = async_client(url)
         self.stats: Counter[str] = Counter()
         self._retry_due_at = 0.0
         self._has_group = False
 
     async def run(self, *, stop: asyncio.Event, block_ms: int = 1000) -> None:
-        """Record until `stop` is set, riding out Redis outages; then close the connection."""
+        """Record until `stop` is set, riding out Redis outages; then close the connection.
+
+        After a read shorter than a batch it lingers `linger_s` (or until stopped), so that the
+        next transaction takes what came meanwhile: recording each step as it came cost a worker
+        at 2,000 fixes/s a seventh of its time, mostly in commits.
+        """
         delays = redis_streams.backoff_delays()
         try:
             while not stop.is_set():
                 try:
-                    await self.record_once(block_ms=block_ms)
+                    handled = await self.record_once(block_ms=block_ms)
                     delays = redis_streams.backoff_delays()
+                    if 0 < handled < self.batch_size:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), self.linger_s)
                 except _REDIS_DOWN as err:
                     self.stats["redis_errors"] += 1
                     logger.warning("reminder log unreadable (%s)", err)
@@ -208,6 +219,7 @@ class ReminderRecorder:
                 self.stats["malformed"] += 1
                 logger.error("reminder log entry %s not recorded: %s", entry_id, err)
                 done.append(entry_id)
+        self.stats["transactions"] += bool(steps)
         try:
             outcome = await asyncio.to_thread(self._store, steps) if steps else _NOTHING
         except sa_errors.SQLAlchemyError as err:

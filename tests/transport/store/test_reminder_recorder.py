@@ -28,20 +28,24 @@ PLATE = "粤B12345"
 T0 = datetime(2025, 6, 10, 1, 5, tzinfo=UTC)
 
 
-def log_steps(client: redis.Redis, prefix: str, event: AlertEvent) -> list[str]:
-    """Log a reminder queued, sent and acknowledged, as the worker and the gateway do."""
+def reminder_steps(event: AlertEvent) -> list[dict[str, str]]:
+    """The log entries of a reminder queued, sent and acknowledged."""
     reminder = reminder_of(event)
     assert reminder is not None
     gateway = {"gateway_id": "gw-1"}
     terminal = gateway | {"phone": "013800138000", "serial": 7}
-    entries = [
+    return [
         log_entry(reminder, ReminderStatus.QUEUED, T0, **gateway),
         log_entry(reminder, ReminderStatus.SENT, T0 + timedelta(seconds=1), **terminal),
         log_entry(reminder, ReminderStatus.ACKNOWLEDGED, T0 + timedelta(seconds=2),
                   **terminal, result="ok"),
     ]  # fmt: skip
+
+
+def log_steps(client: redis.Redis, prefix: str, event: AlertEvent) -> list[str]:
+    """Log a reminder queued, sent and acknowledged, as the worker and the gateway do."""
     stream = ReminderKeys(prefix).log
-    return [client.xadd(stream, entry).decode() for entry in entries]  # type: ignore[arg-type, union-attr]
+    return [client.xadd(stream, entry).decode() for entry in reminder_steps(event)]  # type: ignore[arg-type, union-attr]
 
 
 def store_alert(engine: Engine, event: AlertEvent) -> int:
@@ -121,6 +125,36 @@ def test_entries_delivered_twice_are_recorded_once(
     assert [h.action for h in history(engine, alert_id)].count(AlertAction.REMINDER_SENT) == 1
     assert len(history(engine, alert_id)) == 4
     assert client.xpending(stream, GROUP)["pending"] == 0
+
+
+def test_running_recorder_lingers_so_steps_logged_in_quick_succession_share_transactions(
+    redis_server: RedisProcess, engine: Engine, prefix: str
+) -> None:
+    client = redis.Redis.from_url(redis_server.url)
+    events = [
+        alert_events.opened(PLATE, rule_id=speed.RULE_ID, started_at=T0 + timedelta(minutes=k))
+        for k in range(3)
+    ]
+    for event in events:
+        store_alert(engine, event)
+    recorder = new_recorder(redis_server.url, engine, prefix, linger_s=0.5)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        running = asyncio.create_task(recorder.run(stop=stop, block_ms=100))
+        for entry in [entry for event in events for entry in reminder_steps(event)]:
+            client.xadd(ReminderKeys(prefix).log, entry)  # type: ignore[arg-type]
+            await asyncio.sleep(0.05)  # nine steps, 50 ms apart
+        async with asyncio.timeout(10):
+            while recorder.stats["recorded"] < 9:
+                await asyncio.sleep(0.05)
+        stop.set()
+        await running
+
+    asyncio.run(scenario())
+    assert recorder.stats["recorded"] == 9
+    assert recorder.stats["transactions"] <= 3  # one per step without lingering
+    assert client.xpending(ReminderKeys(prefix).log, GROUP)["pending"] == 0
 
 
 def test_entry_before_its_alert_is_recorded_once_the_alert_is_stored(
