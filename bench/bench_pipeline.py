@@ -647,6 +647,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--phases", nargs="+", choices=PHASES, default=list(PHASES),
                         help="what to measure (default: all)")  # fmt: skip
+    parser.add_argument("--fleet-runs", nargs="+", type=fleet_run_option, default=FLEET_RUNS,
+                        metavar="RATExWORKERS",
+                        help="fleet runs as offered fixes/s x workers, e.g. 2000x1")  # fmt: skip
     options = parser.parse_args()
     N_VEHICLES = options.vehicles
     network = sources.load_network()
@@ -679,14 +682,26 @@ def main() -> None:
     if "match" in options.phases:
         results |= match_phase(network, fixes)
     if set(options.phases) - {"match"}:
-        results |= server_phases(options.phases, network, fixes, by_vehicle)
+        results |= server_phases(options.phases, network, fixes, by_vehicle,
+                                 fleet_runs=tuple(options.fleet_runs))  # fmt: skip
     options.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n",
                            encoding="utf-8")  # fmt: skip
     print(f"wrote {options.out}")
 
 
+def fleet_run_option(text: str) -> tuple[float, int]:
+    """A `--fleet-runs` item: offered fixes/s and workers, as ``2000x1``."""
+    rate, _, workers = text.partition("x")
+    try:
+        return float(rate), int(workers)
+    except ValueError:
+        msg = f"expected offered fixes/s x workers, as 2000x1; got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
 def server_phases(phases: list[str], network: Any, fixes: list[Fix],
-                  by_vehicle: list[list[Fix]]) -> dict[str, Any]:  # fmt: skip
+                  by_vehicle: list[list[Fix]], *,
+                  fleet_runs: tuple[tuple[float, int], ...]) -> dict[str, Any]:  # fmt: skip
     """The phases with Redis, a database, workers and a gateway."""
     results: dict[str, Any] = {}
     layer = demo_layers.default_demo_layer(network)
@@ -710,7 +725,7 @@ def server_phases(phases: list[str], network: Any, fixes: list[Fix],
                 fleet(
                     redis_url, db_path, layer_path, work, by_vehicle, offered_per_s=r, n_workers=w
                 )
-                for r, w in FLEET_RUNS
+                for r, w in fleet_runs
             ]
     return results
 
