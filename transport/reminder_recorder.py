@@ -133,8 +133,8 @@ class ReminderRecorder:
         """Record until `stop` is set, riding out Redis outages; then close the connection.
 
         After a read shorter than a batch it lingers `linger_s` (or until stopped), so that the
-        next transaction takes what came meanwhile: recording each step as it came cost a worker
-        at 2,000 fixes/s a seventh of its time, mostly in commits.
+        next transaction takes what came meanwhile: committing each read of a few steps put 14 %
+        of a worker's profile samples at 2,000 fixes/s in the recorder, mostly in commits.
         """
         delays = redis_streams.backoff_delays()
         try:

@@ -78,10 +78,9 @@ def _packed_fixes(fixes: tuple[FixEvidence, ...]) -> bytes | None:
     """The fixes as columns of little-endian numbers; None unless every time is in UTC."""
     if not all(fix.fix_at.tzinfo is dt.UTC and not fix.fix_at.fold for fix in fixes):
         return None  # the time zone (or fold) would be lost: pickled as they are
-    n = len(fixes)
     try:
         return struct.pack(
-            f"<{n}q{n}d{n}d{n}d{n}q",
+            _fix_columns(len(fixes)),
             *[(fix.fix_at - EPOCH) // US for fix in fixes],
             *[fix.lon for fix in fixes],
             *[fix.lat for fix in fixes],
@@ -96,8 +95,8 @@ def _unpickled_evidence(state: dict[str, Any]) -> Evidence:
     """The evidence `Evidence.__reduce__` pickled."""
     packed = state["fixes"]
     if isinstance(packed, bytes):
-        n = len(packed) // _PACKED_FIX_BYTES
-        columns = struct.unpack(f"<{n}q{n}d{n}d{n}d{n}q", packed)
+        n = len(packed) // struct.calcsize(_fix_columns(1))
+        columns = struct.unpack(_fix_columns(n), packed)
         fix_us, lons, lats, speeds, edges = (columns[k * n : (k + 1) * n] for k in range(5))
         fixes = tuple(
             FixEvidence(EPOCH + dt.timedelta(microseconds=us), lon, lat, speed, edge)
@@ -107,7 +106,9 @@ def _unpickled_evidence(state: dict[str, Any]) -> Evidence:
     return build(Evidence, **state)
 
 
-_PACKED_FIX_BYTES = struct.calcsize("<qdddq")
+def _fix_columns(n: int) -> str:
+    """The struct format of `n` packed fixes: times (µs since the epoch), lon, lat, speed, edge."""
+    return f"<{n}q{n}d{n}d{n}d{n}q"
 
 
 def fix_evidence(fix: MatchedFix) -> FixEvidence:
