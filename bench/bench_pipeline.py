@@ -149,6 +149,22 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_snapshot(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of each named process and of this one (the load generator)."""
+    return {name: cpu_s(pid) for name, pid in pids.items()} | {
+        "load_generator": time.process_time()
+    }
+
+
+def cpu_used(before: dict[str, float], pids: dict[str, int], window_s: float) -> dict[str, Any]:
+    """CPU seconds each process used since `before`, and the cores they kept busy together."""
+    used = {name: cpu - before[name] for name, cpu in cpu_snapshot(pids).items()}
+    return {name: round(cpu, 1) for name, cpu in used.items()} | {
+        "window_s": round(window_s, 1),
+        "cores_used": round(sum(used.values()) / window_s, 2),
+    }
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of a process (MiB)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -453,12 +469,14 @@ async def ingest(port: int, by_vehicle: list[list[Fix]]) -> dict[str, Any]:
 
 
 async def fleet_run(port: int, redis_url: str, prefix: str, by_vehicle: list[list[Fix]],
-                    offered_per_s: float) -> dict[str, Any]:  # fmt: skip
+                    offered_per_s: float, pids: dict[str, int]) -> dict[str, Any]:  # fmt: skip
     """1,000 terminals at a fixed total rate; latency fix sent → alert on the live channel.
 
     The frames are encoded before the clock starts and sent by one scheduler at their due
     times, replies read as they come: the load generator shares the two cores with the
-    gateway and the workers, and must not be what limits the offered load.
+    gateway and the workers, and must not be what limits the offered load. The CPU seconds of
+    the processes in `pids` and of the load generator are counted from the first frame sent
+    to the end of the tail that lets the workers finish.
     """
     hub = LiveHub()
     alerts_seen = hub.subscribe(all_carriers=True, kinds=[MessageKind.ALERT])
@@ -491,6 +509,7 @@ async def fleet_run(port: int, redis_url: str, prefix: str, by_vehicle: list[lis
             received.setdefault(item.alert_key, (time.time(), item))
 
     collector = asyncio.create_task(collect())
+    cpu_before = cpu_snapshot(pids)
     started = time.monotonic()
     for due_s, index, frame, key in schedule:
         delay = started + due_s - time.monotonic()
@@ -500,6 +519,7 @@ async def fleet_run(port: int, redis_url: str, prefix: str, by_vehicle: list[lis
         await clients[index].send_raw(frame)
     sending_s = time.monotonic() - started
     await asyncio.sleep(8.0)  # let the workers finish the queue
+    cpu_seconds = cpu_used(cpu_before, pids, time.monotonic() - started)
     collector.cancel()
     stop_event.set()
     await asyncio.gather(relay, collector, return_exceptions=True)
@@ -515,6 +535,7 @@ async def fleet_run(port: int, redis_url: str, prefix: str, by_vehicle: list[lis
         "sending_seconds": round(sending_s, 1),
         "achieved_fixes_per_s": round(len(sent_at) / sending_s),
         "alerts_on_live_channel": len(received), "reminders_received_by_terminals": acknowledged,
+        "cpu_seconds": cpu_seconds,
     }  # fmt: skip
 
 
@@ -574,19 +595,15 @@ def wait_listening(process: subprocess.Popen[bytes], port: int, timeout_s: float
 
 
 def with_gateway(redis_url: str, prefix: str, work: Path, coroutine: Any) -> dict[str, Any]:
-    """Run a coroutine against a `hazmat gateway --redis` process on a free port."""
+    """Run a coroutine (given the port and the gateway's pid) against a `hazmat gateway
+    --redis` process on a free port."""
     port = free_port()
     gateway = start(["gateway", "--redis", redis_url, "--n-shards", str(N_SHARDS), "--port",
                      str(port), "--prefix", prefix, "--gateway-id", f"{prefix}-gw"],
                     work / f"{prefix}-gateway.log")  # fmt: skip
     try:
         wait_listening(gateway, port)
-        gateway_cpu_s, generator_cpu_s = cpu_s(gateway.pid), time.process_time()
-        result: dict[str, Any] = asyncio.run(coroutine(port))
-        result["cpu_seconds"] = {
-            "gateway": round(cpu_s(gateway.pid) - gateway_cpu_s, 1),
-            "load_generator": round(time.process_time() - generator_cpu_s, 1),
-        }
+        result: dict[str, Any] = asyncio.run(coroutine(port, gateway.pid))
         result["gateway_rss_mb"] = round(rss_mb(gateway.pid), 1)
         return result
     finally:
@@ -611,17 +628,13 @@ def fleet(redis_url: str, db_path: Path, layer: Path, work: Path, by_vehicle: li
         client = redis.Redis.from_url(redis_url)
         while len(client.keys(f"{prefix}:lease:*")) < N_SHARDS:  # workers ready
             time.sleep(0.2)
-        redis_pid = int(client.info("server")["process_id"])
-        workers_cpu_s, redis_cpu_s = [cpu_s(w.pid) for w in workers], cpu_s(redis_pid)
+        pids = {f"worker_{k}": w.pid for k, w in enumerate(workers)}
+        pids["redis"] = int(client.info("server")["process_id"])
         result = with_gateway(
             redis_url, prefix, work,
-            lambda port: fleet_run(port, redis_url, prefix, by_vehicle, offered_per_s),
+            lambda port, gateway_pid: fleet_run(port, redis_url, prefix, by_vehicle,
+                                                offered_per_s, pids | {"gateway": gateway_pid}),
         )  # fmt: skip
-        used = [cpu_s(w.pid) - s for w, s in zip(workers, workers_cpu_s, strict=True)]
-        result["cpu_seconds"] |= {
-            "workers": [round(s, 1) for s in used],
-            "redis": round(cpu_s(redis_pid) - redis_cpu_s, 1),
-        }  # the workers' and Redis's include the gateway's start
         log = read_reminder_log(client, prefix=prefix)
         result["reminder_log"] = {
             status: sum(e["status"] == status for e in log)
@@ -717,7 +730,7 @@ def server_phases(phases: list[str], network: Any, fixes: list[Fix],
             results |= drain_phase(redis_url, fixes, db_path, layer_path, work)
         if "ingest" in phases:
             results["gateway_ingest"] = with_gateway(
-                redis_url, "ingest", work, lambda port: ingest(port, by_vehicle)
+                redis_url, "ingest", work, lambda port, _gateway_pid: ingest(port, by_vehicle)
             )
             print(results["gateway_ingest"])
         if "fleet" in phases:
