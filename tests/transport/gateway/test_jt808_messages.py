@@ -257,6 +257,13 @@ BAD_BODIES = [
     ),
     pytest.param(
         "0200",
+        FIX.format(lat="01000000", lon="01000000", time="240230120060"),
+        r"^invalid_time: 240230120060 is not a YYMMDDhhmmss date$",
+        ("invalid_time",),
+        id="time-digits-but-no-such-moment",
+    ),
+    pytest.param(
+        "0200",
         "0000000000",
         r"^truncated: needs 4 byte\(s\) at offset 4",
         ("truncated",),
