@@ -31,6 +31,9 @@ ACTIONABLE_ALARMS: dict[messages.Alarm, str] = {
     Alarm.ROAD_SECTION_TIME: "road_section_time",  # bit 22
     Alarm.ROUTE_DEVIATION: "route_deviation",  # bit 23
 }
+# the same as plain numbers: an enum flag operation costs a microsecond or two, and every
+# fix is looked at
+_ACTIONABLE_BITS = tuple((int(bit), name) for bit, name in ACTIONABLE_ALARMS.items())
 _NUMERIC_EXTRAS = (
     "mileage_km", "fuel_l", "tachograph_speed_kmh", "signal_strength", "satellites",
 )  # fmt: skip
@@ -38,7 +41,8 @@ _NUMERIC_EXTRAS = (
 
 def terminal_alarm_names(alarm_bits: int) -> list[str]:
     """Return the names of the actionable alarm bits set in a JT/T 808 alarm DWORD."""
-    return [name for bit, name in ACTIONABLE_ALARMS.items() if alarm_bits & bit]
+    bits = int(alarm_bits)
+    return [name for bit, name in _ACTIONABLE_BITS if bits & bit] if bits else []
 
 
 def fix_of_location(
