@@ -16,6 +16,8 @@ from transport.frozen import build, evolve
 from transport.rules.base import EPOCH, US
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from transport.matched import MatchedFix
     from transport.rules.base import RuleEvent, Text
 
@@ -29,6 +31,10 @@ __all__ = [
 ]
 
 MAX_FIXES = 40  # first half and latest half are kept
+PACKED_FIXES_HELD = 65_536  # fixes whose packed row is kept for the next pickling
+#: a fix packed for a checkpoint: time (µs since the epoch), lon, lat, speed, edge
+_FIX_ROW = struct.Struct("<qdddq")
+_ROWS: dict[int, tuple[FixEvidence, bytes]] = {}  # by id(fix), with the fix to pin the id
 ISO_TIMES_CACHED = 16_384
 
 #: ISO 8601 text of a fix time: an open alert's evidence is written again at each update with
@@ -64,50 +70,61 @@ class Evidence:
     limit: float | None
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickle the fixes packed into one bytes value.
+        """Pickle the fixes packed into one bytes value, a row per fix.
 
         A worker's checkpoint pickles the evidence of every open alert at each commit; as 40
-        small tuples holding datetimes, the fixes cost about three times as much.
+        small tuples holding datetimes, the fixes cost about three times as much. Successive
+        evidences of an alert share their fix objects, so each fix is packed once (`_ROWS`).
         """
         state = vars(self)
-        packed = _packed_fixes(self.fixes)
-        return _unpickled_evidence, (state if packed is None else {**state, "fixes": packed},)
+        rows = _packed_rows(self.fixes)
+        packed = {**state, "fixes": rows, "fix_layout": "rows"} if rows is not None else state
+        return _unpickled_evidence, (packed,)
 
 
-def _packed_fixes(fixes: tuple[FixEvidence, ...]) -> bytes | None:
-    """The fixes as columns of little-endian numbers; None unless every time is in UTC."""
-    if not all(fix.fix_at.tzinfo is dt.UTC and not fix.fix_at.fold for fix in fixes):
-        return None  # the time zone (or fold) would be lost: pickled as they are
-    try:
-        return struct.pack(
-            _fix_columns(len(fixes)),
-            *[(fix.fix_at - EPOCH) // US for fix in fixes],
-            *[fix.lon for fix in fixes],
-            *[fix.lat for fix in fixes],
-            *[fix.speed_kmh for fix in fixes],
-            *[fix.edge_id for fix in fixes],
-        )
-    except struct.error:  # an edge id beyond 64 bits
-        return None
+def _packed_rows(fixes: tuple[FixEvidence, ...]) -> bytes | None:
+    """The fixes as `_FIX_ROW` rows; None unless every time is in UTC (not folded)."""
+    rows = []
+    for fix in fixes:
+        held = _ROWS.get(id(fix))
+        if held is None or held[0] is not fix:
+            at = fix.fix_at
+            if at.tzinfo is not dt.UTC or at.fold:
+                return None  # the time zone (or fold) would be lost: pickled as they are
+            try:
+                held = (fix, _FIX_ROW.pack((at - EPOCH) // US, *fix[1:]))
+            except struct.error:  # an edge id beyond 64 bits
+                return None
+            if len(_ROWS) >= PACKED_FIXES_HELD:
+                _ROWS.clear()  # the open alerts' fixes come back at their next pickling
+            _ROWS[id(fix)] = held
+        rows.append(held[1])
+    return b"".join(rows)
 
 
 def _unpickled_evidence(state: dict[str, Any]) -> Evidence:
-    """The evidence `Evidence.__reduce__` pickled."""
-    packed = state["fixes"]
+    """The evidence `Evidence.__reduce__` pickled (or an earlier version of it)."""
+    state = dict(state)
+    layout, packed = state.pop("fix_layout", "columns"), state["fixes"]
     if isinstance(packed, bytes):
-        n = len(packed) // struct.calcsize(_fix_columns(1))
-        columns = struct.unpack(_fix_columns(n), packed)
-        fix_us, lons, lats, speeds, edges = (columns[k * n : (k + 1) * n] for k in range(5))
-        fixes = tuple(
+        records = _FIX_ROW.iter_unpack(packed) if layout == "rows" else _column_records(packed)
+        state["fixes"] = tuple(
             FixEvidence(EPOCH + dt.timedelta(microseconds=us), lon, lat, speed, edge)
-            for us, lon, lat, speed, edge in zip(fix_us, lons, lats, speeds, edges, strict=True)
+            for us, lon, lat, speed, edge in records
         )
-        state = {**state, "fixes": fixes}
     return build(Evidence, **state)
 
 
+def _column_records(packed: bytes) -> Iterator[tuple[Any, ...]]:
+    """The fixes of an earlier checkpoint, packed as columns, one record per fix."""
+    n = len(packed) // struct.calcsize(_fix_columns(1))
+    columns = struct.unpack(_fix_columns(n), packed)
+    return zip(*(columns[k * n : (k + 1) * n] for k in range(5)), strict=True)
+
+
 def _fix_columns(n: int) -> str:
-    """The struct format of `n` packed fixes: times (µs since the epoch), lon, lat, speed, edge."""
+    """The struct format of `n` fixes packed as columns: times (µs since the epoch), lon, lat,
+    speed, edge."""
     return f"<{n}q{n}d{n}d{n}d{n}q"
 
 
