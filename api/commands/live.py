@@ -226,6 +226,12 @@ def worker(
         float,
         typer.Option(min=0.0, help="Fix time between two writes of an open alert's updates."),
     ] = live_monitoring.DEFAULT_UPDATE_INTERVAL_S,
+    fleet_view_max_age_s: Annotated[
+        float,
+        typer.Option(
+            min=0.0, help="Seconds one read of the fleet's stops serves further batches (0: none)."
+        ),
+    ] = live_monitoring.DEFAULT_FLEET_VIEW_MAX_AGE_S,
 ) -> None:
     """Run a pipeline worker on the Redis bus / 运行流水线处理进程."""
     if not redis_url:
@@ -245,6 +251,7 @@ def worker(
             network_source, layers or [], database_url=database_url, redis_url=redis_url,
             prefix=prefix, store_track=store_track, match_lag=match_lag,
             context_ttl_s=context_ttl_s, update_interval_s=alert_update_interval_s,
+            fleet_view_max_age_s=fleet_view_max_age_s,
         )  # fmt: skip
     try:
         if monitoring is not None:  # compiled before the first read takes the shards' leases
@@ -289,6 +296,7 @@ def _open_monitoring(
     match_lag: int,
     context_ttl_s: float,
     update_interval_s: float,
+    fleet_view_max_age_s: float,
 ) -> live_monitoring.LiveMonitoring:
     """Load the network and layers, open the database; exit with a message on bad input."""
     settings = get_settings()
@@ -304,7 +312,7 @@ def _open_monitoring(
         network, layers, database_url=url, redis_url=redis_url,
         match_params=MatchParams(lag=match_lag), prefix=prefix, store_track=store_track,
         context_ttl_s=context_ttl_s, update_interval_s=update_interval_s,
-        rule_params=settings.rules,
+        rule_params=settings.rules, fleet_view_max_age_s=fleet_view_max_age_s,
     )  # fmt: skip
 
 

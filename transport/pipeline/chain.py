@@ -55,7 +55,8 @@ Chain = tuple[Step, ...]
 class MonitoringSetup:
     """What matching and the rules need: the network, its compiled restrictions, the vehicles,
     and where alerts and matched positions go; where the vehicles' current stops are shared (for
-    the fleet-level parking rules; without, they raise nothing)."""
+    the fleet-level parking rules; without, they raise nothing), and how long a snapshot of
+    them may be reused (`refresh_fleet.RefreshFleet`)."""
 
     network: RoadNetwork
     road: RoadContext
@@ -65,6 +66,7 @@ class MonitoringSetup:
     position_sinks: tuple[publish.PositionSink, ...] = ()
     rule_params: RuleParams | None = None
     stop_store: StopStore | None = None
+    fleet_view_max_age_s: float = 0.0
 
 
 def build_chain(
@@ -83,7 +85,11 @@ def build_chain(
         fleet_before: Chain = ()
         fleet_after: Chain = ()
         if monitoring.stop_store is not None:
-            fleet_before = (refresh_fleet.RefreshFleet(monitoring.stop_store),)
+            fleet_before = (
+                refresh_fleet.RefreshFleet(
+                    monitoring.stop_store, max_view_age_s=monitoring.fleet_view_max_age_s
+                ),
+            )
             fleet_after = (
                 publish_stops.PublishStops(monitoring.stop_store, monitoring.road, rules.monitors),
             )

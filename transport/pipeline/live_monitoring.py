@@ -50,12 +50,19 @@ if TYPE_CHECKING:
     from transport.pipeline.steps.publish import AlertSink, PositionSink
     from transport.rules.params import RuleParams
 
-__all__ = ["DatabaseSink", "LiveMonitoring", "ThrottledUpdates", "open_monitoring"]
+__all__ = [
+    "DEFAULT_FLEET_VIEW_MAX_AGE_S",
+    "DatabaseSink",
+    "LiveMonitoring",
+    "ThrottledUpdates",
+    "open_monitoring",
+]
 
 logger = logging.getLogger(__name__)
 
 DB_ATTEMPTS = 8  # back-off doubling from 50 ms, capped at 2 s: about 7 s in all
 DEFAULT_UPDATE_INTERVAL_S = 60.0
+DEFAULT_FLEET_VIEW_MAX_AGE_S = 1.0  # the fleet rules wait minutes; a second's delay is nothing
 _T = TypeVar("_T")
 
 
@@ -151,6 +158,7 @@ def open_monitoring(
     context_ttl_s: float = store_directory.DEFAULT_TTL_S,
     update_interval_s: float = DEFAULT_UPDATE_INTERVAL_S,
     rule_params: RuleParams | None = None,
+    fleet_view_max_age_s: float = DEFAULT_FLEET_VIEW_MAX_AGE_S,
 ) -> LiveMonitoring:
     """Return the monitoring of a worker on Redis with a database.
 
@@ -174,6 +182,9 @@ def open_monitoring(
         Fix time between two writes of an open alert's updates (0: every update).
     rule_params
         Rule thresholds (`Settings.rules`); the national defaults when None.
+    fleet_view_max_age_s
+        Wall-clock seconds a snapshot of the fleet's stops serves further batches (0: each
+        batch reads its own).
     """
     road = track_check.road_context(network, layers, with_osm=with_osm)
     engine = make_engine(database_url, lock_on_begin=True)  # several workers write at once
@@ -198,7 +209,7 @@ def open_monitoring(
     setup = chain.MonitoringSetup(
         network, road, directory, match_params,
         alert_sinks=alert_sinks, position_sinks=position_sinks, rule_params=rules,
-        stop_store=stop_store,
+        stop_store=stop_store, fleet_view_max_age_s=fleet_view_max_age_s,
     )  # fmt: skip
     closers = [engine.dispose, relay.close, reminder_sink.close, stop_store.close]
     return LiveMonitoring(setup, closers, session_factory)

@@ -9,7 +9,10 @@ import pytest
 import redis
 
 from tests.transport.redis_process import RedisProcess
+from transport.matched import MatchedFix
 from transport.pipeline import fleet_stops
+from transport.pipeline.batch import Batch
+from transport.pipeline.steps import refresh_fleet
 from transport.rules.fleet_view import FleetStop
 
 NOON = dt.datetime(2026, 3, 2, 4, 0, tzinfo=dt.UTC)
@@ -86,3 +89,58 @@ def test_redis_table_is_one_hash_that_expires(redis_server: RedisProcess) -> Non
         client.close()
     finally:
         store.close()
+
+
+class FakeClock:
+    """Seconds that pass only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now_s = 100.0
+
+    def __call__(self) -> float:
+        return self.now_s
+
+
+def batch_at(minutes: float) -> Batch:
+    """A batch holding one matched fix of vehicle ``Z``, `minutes` after noon."""
+    fix = MatchedFix(
+        vehicle_id="Z", fix_at=NOON + dt.timedelta(minutes=minutes), x=0.0, y=0.0, lon=114.0,
+        lat=22.5, speed_kmh=0.0, edge_id=-1, offset_m=float("nan"), path_edge_ids=(),
+        alarm_bits=0, is_backfill=False, heading_deg=0.0,
+    )  # fmt: skip
+    return Batch((), {}, matched=(fix,))
+
+
+def seen(step: refresh_fleet.RefreshFleet, minutes: float = 0.0) -> list[str]:
+    """The vehicles in the fleet view the step attaches to a batch."""
+    fleet = step(batch_at(minutes)).fleet
+    assert fleet is not None
+    return sorted(fleet.vehicle_ids.tolist())
+
+
+def test_each_batch_reads_the_stops_anew_by_default(new_store: StoreFactory) -> None:
+    store = new_store()
+    step = refresh_fleet.RefreshFleet(store)
+    store.publish({"A": stop("A")})
+    assert seen(step) == ["A"]
+    store.publish({"B": stop("B")})
+    assert seen(step) == ["A", "B"]
+
+
+def test_a_read_serves_the_batches_of_its_max_age_then_is_read_again(
+    new_store: StoreFactory,
+) -> None:
+    store, clock = new_store(), FakeClock()
+    step = refresh_fleet.RefreshFleet(store, max_view_age_s=1.0, clock=clock)
+    store.publish({"A": stop("A")})
+    assert seen(step) == ["A"]
+    store.publish({"B": stop("B")})
+    clock.now_s += 0.9
+    assert seen(step, minutes=1.0) == ["A"]  # the snapshot of 0.9 s ago serves this batch
+    clock.now_s += 0.1
+    assert seen(step, minutes=1.0) == ["A", "B"]
+
+
+def test_a_batch_without_matched_fixes_gets_no_view(new_store: StoreFactory) -> None:
+    step = refresh_fleet.RefreshFleet(new_store())
+    assert step(Batch((), {})).fleet is None

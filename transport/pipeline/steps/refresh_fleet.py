@@ -1,31 +1,54 @@
 """Step `refresh_fleet`: read every vehicle's current stop before the rules run.
 
-The snapshot (`FleetView`, one STRtree) is read from the shared stop store once per batch, as
-of the batch's newest fix, and rides on the batch for the fleet-level parking rules. A batch
-sees the stops published after the batches before it (its own vehicles' stops one batch late).
+The snapshot (`FleetView`, one STRtree) is read from the shared stop store as of the batch's
+newest fix, and rides on the batch for the fleet-level parking rules. Reading it costs time in
+proportion to the whole fleet's stops (every stop is parsed and indexed, and the waiting groups
+are linked once per snapshot), so a worker reads it once per batch by default, or at most once
+per `max_view_age_s` of wall-clock time: a worker reading many small batches then shares one
+snapshot among them. A batch sees the stops published before its snapshot was read (its own
+vehicles' stops one batch late, or up to `max_view_age_s` late); the rules still judge each
+stop's age at each fix's own time.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from transport.pipeline.batch import Batch
     from transport.pipeline.fleet_stops import StopStore
+    from transport.rules.fleet_view import FleetView
 
 __all__ = ["RefreshFleet"]
 
 
 class RefreshFleet:
-    """Attach the fleet's current stops to the batch."""
+    """Attach the fleet's current stops to the batch, read again once `max_view_age_s` passed
+    (0: for every batch); `clock` gives seconds (monotonic)."""
 
-    def __init__(self, stops: StopStore) -> None:
+    def __init__(
+        self,
+        stops: StopStore,
+        *,
+        max_view_age_s: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.stops = stops
+        self.max_view_age_s = max_view_age_s
+        self.clock = clock
+        self._view: FleetView | None = None
+        self._read_at = 0.0
 
     def __call__(self, batch: Batch) -> Batch:
         """Return the batch with its fleet view (unchanged when it has no matched fix)."""
         if not batch.matched:
             return batch
-        newest = max(fix.fix_at for fix in batch.matched)
-        return dataclasses.replace(batch, fleet=self.stops.view(at=newest))
+        now = self.clock()
+        if self._view is None or now - self._read_at >= self.max_view_age_s:
+            newest = max(fix.fix_at for fix in batch.matched)
+            self._view, self._read_at = self.stops.view(at=newest), now
+        return dataclasses.replace(batch, fleet=self._view)
