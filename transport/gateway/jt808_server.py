@@ -156,7 +156,8 @@ class Jt808Server:
         task.add_done_callback(self.tasks.discard)
 
     async def shutdown(self) -> None:
-        """Stop accepting, let connections finish the frames they hold, close, then cancel."""
+        """Stop accepting, let connections finish the frames they hold, close, then cancel;
+        each wait bounded by `ServerOptions.shutdown_timeout_s`."""
         if self._server is not None:
             self._server.close()
         for connection in list(self.connections):
@@ -167,7 +168,10 @@ class Jt808Server:
             )
             for task in pending:
                 task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            if pending:  # a task that swallows its cancellation must not hold the shutdown
+                _, stuck = await asyncio.wait(pending, timeout=self.options.shutdown_timeout_s)
+                if stuck:
+                    logger.warning("%d connection task(s) ignored cancellation; left", len(stuck))
         for connection in list(self.connections):
             connection.close_transport()
         if self._server is not None:

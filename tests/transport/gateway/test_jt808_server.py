@@ -445,3 +445,27 @@ def test_shutdown_answers_what_was_received_then_closes_connections() -> None:
     replies, rest = asyncio.run(session())
     assert replies == [messages.PlatformReply(1, 0x0002, Result.OK)]
     assert rest == b""
+
+
+def test_shutdown_is_bounded_when_a_task_ignores_its_cancellation(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def stubborn() -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:  # as a Redis call that reports a cancel as a timeout
+            await asyncio.sleep(60)
+
+    async def session() -> None:
+        server = Jt808Server(MemoryBus(n_shards=1), options=ServerOptions(shutdown_timeout_s=0.2))
+        await server.start("127.0.0.1", 0)
+        task = asyncio.create_task(stubborn())
+        server.keep_task(task)
+        async with asyncio.timeout(10):  # two waits of 0.2 s; without the bound, the task's 60 s
+            await server.shutdown()
+        task.cancel()  # the test's own clean-up
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(session())
+    assert "1 connection task(s) ignored cancellation" in caplog.text
