@@ -37,6 +37,7 @@ from transport.alerts.lifecycle import AlertChange
 from transport.bus import redis_streams
 from transport.pipeline import chain, fleet_stops, store_directory
 from transport.rules.params import default_params
+from transport.store import vehicle_keys
 from transport.store.engine import make_engine, make_session_factory
 
 if TYPE_CHECKING:
@@ -177,7 +178,8 @@ def open_monitoring(
     store_track
         Store matched positions as track points and relay them live.
     context_ttl_s
-        How long a vehicle's waybill context is used before the store is read again.
+        How long a vehicle's waybill context, and the registry vehicle and carrier its fixes
+        and alerts are stored under, are used before the store is read again.
     update_interval_s
         Fix time between two writes of an open alert's updates (0: every update).
     rule_params
@@ -195,16 +197,19 @@ def open_monitoring(
     max_age_s = rules.parking.fleet_stop_max_age_s
     stop_store = fleet_stops.RedisStopStore(redis_url, prefix=prefix, max_age_s=max_age_s)
     hub = cast("LiveHub", relay)  # the recorders only call publish_alerts / publish_positions
+    keys = vehicle_keys.VehicleKeyCache(ttl_s=context_ttl_s)  # as stale as the contexts
     alert_sinks: tuple[AlertSink, ...] = (
         ThrottledUpdates(
-            DatabaseSink(live_sinks.AlertRecorder(session_factory, hub)),
+            DatabaseSink(live_sinks.AlertRecorder(session_factory, hub, resolve=keys)),
             update_interval_s=update_interval_s,
         ),
         reminder_sink,
     )
     position_sinks: tuple[PositionSink, ...] = ()
     if store_track:
-        position_sinks = (DatabaseSink(live_sinks.PositionRecorder(session_factory, hub)),)
+        position_sinks = (
+            DatabaseSink(live_sinks.PositionRecorder(session_factory, hub, resolve=keys)),
+        )
     directory = store_directory.StoreDirectory(session_factory, network, ttl_s=context_ttl_s)
     setup = chain.MonitoringSetup(
         network, road, directory, match_params,

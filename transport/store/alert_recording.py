@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from transport.alerts.lifecycle import Alert, AlertEvent
+    from transport.store.vehicle_keys import VehicleResolver
 
 __all__ = ["RoadGeometry", "record_alert_events"]
 
@@ -238,6 +239,7 @@ def record_alert_events(
     *,
     all_carriers: bool,
     road_geometry: RoadGeometry | None = None,
+    resolve: VehicleResolver = resolve_vehicle_keys,
 ) -> list[StoredAlert]:
     """Open, update and close stored alerts from the lifecycle's events, in order.
 
@@ -258,6 +260,8 @@ def record_alert_events(
     road_geometry
         Optional function from matched edge ids to a WGS-84 GeoJSON geometry, kept as the
         evidence's matched roads (the stored roads stay when it gives none).
+    resolve
+        Finds the alerts' registry vehicles (a worker passes its `VehicleKeyCache`).
 
     Returns
     -------
@@ -268,7 +272,7 @@ def record_alert_events(
     check_scope(None, all_carriers)
     if not events:
         return []
-    refs = resolve_vehicle_keys(session, {e.alert.vehicle_id for e in events})
+    refs = resolve(session, {e.alert.vehicle_id for e in events})
     keys = list(dict.fromkeys(e.alert.alert_id for e in events))
     outcomes = _stored_outcomes(session, keys)
     firsts = {e.alert.alert_id: e.alert for e in reversed(events)}  # of each alert

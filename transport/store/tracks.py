@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Table
     from sqlalchemy.orm import Session
 
+    from transport.store.vehicle_keys import VehicleResolver
+
 __all__ = [
     "MAX_TRACK_POINTS",
     "FixLike",
@@ -80,17 +82,22 @@ def _to_point(row: models.TrackPointRow) -> TrackPoint:
 
 
 def record_positions(
-    session: Session, fixes: Sequence[FixLike], *, all_carriers: bool
+    session: Session,
+    fixes: Sequence[FixLike],
+    *,
+    all_carriers: bool,
+    resolve: VehicleResolver = resolve_vehicle_keys,
 ) -> list[TrackPoint]:
     """Store fixes as track points and return those that were new, in input order.
 
     The pipeline stores every vehicle's fixes, so the scope must be ``all_carriers=True``.
-    A (vehicle, fix time) stored already is skipped, also under concurrent writers.
+    A (vehicle, fix time) stored already is skipped, also under concurrent writers. `resolve`
+    finds the fixes' registry vehicles (a worker passes its `VehicleKeyCache`).
     """
     check_scope(None, all_carriers)
     if not fixes:
         return []
-    refs = resolve_vehicle_keys(session, {fix.vehicle_id for fix in fixes})
+    refs = resolve(session, {fix.vehicle_id for fix in fixes})
     unique = {(fix.vehicle_id, fix.fix_at): fix for fix in fixes}
     points = {
         key: TrackPoint(
