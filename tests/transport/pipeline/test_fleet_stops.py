@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
+from tests.transport.manual_clock import ManualClock
 from tests.transport.redis_process import RedisProcess
 from transport.matched import MatchedFix
 from transport.pipeline import fleet_stops
@@ -91,16 +92,6 @@ def test_redis_table_is_one_hash_that_expires(redis_server: RedisProcess) -> Non
         store.close()
 
 
-class FakeClock:
-    """Seconds that pass only when the test says so."""
-
-    def __init__(self) -> None:
-        self.now_s = 100.0
-
-    def __call__(self) -> float:
-        return self.now_s
-
-
 def batch_at(minutes: float) -> Batch:
     """A batch holding one matched fix of vehicle ``Z``, `minutes` after noon."""
     fix = MatchedFix(
@@ -130,7 +121,7 @@ def test_each_batch_reads_the_stops_anew_by_default(new_store: StoreFactory) -> 
 def test_a_read_serves_the_batches_of_its_max_age_then_is_read_again(
     new_store: StoreFactory,
 ) -> None:
-    store, clock = new_store(), FakeClock()
+    store, clock = new_store(), ManualClock()
     step = refresh_fleet.RefreshFleet(store, max_view_age_s=1.0, clock=clock)
     store.publish({"A": stop("A")})
     assert seen(step) == ["A"]
@@ -147,7 +138,7 @@ def test_a_batch_without_matched_fixes_gets_no_view(new_store: StoreFactory) -> 
 
 
 def test_a_read_is_renewed_once_fix_time_passed_its_max_age(new_store: StoreFactory) -> None:
-    store, clock = new_store(), FakeClock()  # a backlog: fix time runs ahead of the clock
+    store, clock = new_store(), ManualClock()  # a backlog: fix time runs ahead of the clock
     step = refresh_fleet.RefreshFleet(store, max_view_age_s=1.0, clock=clock)
     store.publish({"A": stop("A")})
     assert seen(step) == ["A"]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from geodata import sources
 from geodata.network import RoadNetwork
 from tests.transport import fleet
+from tests.transport.manual_clock import ManualClock
 from tests.transport.store import databases
 from tests.transport.store.conftest import Fleet, store_fleet
 from transport import goods, registry
@@ -23,16 +24,6 @@ from transport.waybills import Waybill, WaybillEvent
 
 CATALOGUE = goods.load_builtin_catalogue()
 HELSINKI_ROUTE = "LINESTRING (24.9384 60.1699, 24.9414 60.1719, 24.9458 60.1733)"
-
-
-class Clock:
-    """A monotonic clock the test moves."""
-
-    def __init__(self) -> None:
-        self.now_s = 1000.0
-
-    def __call__(self) -> float:
-        return self.now_s
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +92,7 @@ def test_active_waybill_gives_cargo_waybill_and_corridor_by_plate_and_terminal(
 def test_a_batch_of_vehicles_is_read_at_once_and_only_the_stale_ones(
     network: RoadNetwork, session_factory: sessionmaker[Session]
 ) -> None:
-    clock = Clock()
+    clock = ManualClock()
     with session_factory() as session:
         loaded = store_fleet(session)
         loaded_plate = _plate(session, loaded)
@@ -122,7 +113,7 @@ def test_a_batch_of_vehicles_is_read_at_once_and_only_the_stale_ones(
 def test_context_is_kept_within_ttl_and_reread_after_the_waybill_ends(
     network: RoadNetwork, session_factory: sessionmaker[Session]
 ) -> None:
-    clock = Clock()
+    clock = ManualClock()
     with session_factory() as session:
         stored = store_fleet(session)
         plate = _plate(session, stored)

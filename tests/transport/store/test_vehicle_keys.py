@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tests.transport import fleet
+from tests.transport.manual_clock import ManualClock
 from transport.store import registries
 from transport.store.vehicle_keys import VehicleKeyCache, VehicleRef
 
@@ -16,20 +17,10 @@ if TYPE_CHECKING:
 TTL_S = 30.0
 
 
-class FakeClock:
-    """Seconds that pass only when the test says so."""
-
-    def __init__(self) -> None:
-        self.now_s = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now_s
-
-
 def test_cache_keeps_an_answer_for_its_time_then_asks_again(
     session: Session, stored_fleet: Fleet
 ) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     resolve = VehicleKeyCache(ttl_s=TTL_S, clock=clock)
     plate = fleet.unique_plate()
     assert resolve(session, [plate]) == {plate: VehicleRef(None, None)}
@@ -45,7 +36,7 @@ def test_cache_keeps_an_answer_for_its_time_then_asks_again(
 
 
 def test_cache_asks_only_for_keys_it_does_not_hold(session: Session, stored_fleet: Fleet) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     resolve = VehicleKeyCache(ttl_s=TTL_S, clock=clock)
     cid = stored_fleet.carrier_id
     first, second = fleet.unique_plate(), fleet.unique_plate()
