@@ -117,7 +117,7 @@ def _unpickled_evidence(state: dict[str, Any]) -> Evidence:
 
 def _column_records(packed: bytes) -> Iterator[tuple[Any, ...]]:
     """The fixes of an earlier checkpoint, packed as columns, one record per fix."""
-    n = len(packed) // struct.calcsize(_fix_columns(1))
+    n = len(packed) // _FIX_ROW.size  # the same numbers per fix as a row
     columns = struct.unpack(_fix_columns(n), packed)
     return zip(*(columns[k * n : (k + 1) * n] for k in range(5)), strict=True)
 
