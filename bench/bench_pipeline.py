@@ -16,7 +16,8 @@ and time:
 2. memory: worker RSS growth from its first batch to 1,000 active vehicles, and the Redis
    checkpoint hash per 1,000 vehicles;
 3. gateway ingest: 1,000 JT/T 808 terminals over loopback TCP sending 0x0200 as fast as the
-   replies come back, to a ``hazmat gateway --redis`` process (no workers);
+   replies come back, to a ``hazmat gateway --redis`` process (no workers), with the CPU
+   seconds of the gateway and the load generator;
 4. the fleet runs: 1,000 terminals at a fixed offered load (`FLEET_RUNS`) for 60 s through a
    gateway and 1 or 2 workers, each terminal driving further trips after its own so the load
    lasts the whole run; latency from sending the fix to the alert arriving on the live channel
@@ -446,8 +447,9 @@ async def signed_in_terminals(port: int, n: int) -> list[jt808_terminal.Terminal
     return clients
 
 
-async def ingest(port: int, by_vehicle: list[list[Fix]]) -> dict[str, Any]:
-    """Every terminal sends its fixes back to back; count what the gateway accepted."""
+async def ingest(port: int, by_vehicle: list[list[Fix]], gateway_pid: int) -> dict[str, Any]:
+    """Every terminal sends its fixes back to back; count what the gateway accepted, and the
+    CPU seconds of the gateway and the load generator while they sent."""
     clients = await signed_in_terminals(port, len(by_vehicle))
     accepted = 0
     deadline = time.monotonic() + INGEST_MAX_S  # from the end of the sign-ins
@@ -460,12 +462,16 @@ async def ingest(port: int, by_vehicle: list[list[Fix]]) -> dict[str, Any]:
             reply = await client.request(location(fix))
             accepted += reply.result == messages.ReplyResult.OK
 
+    pids = {"gateway": gateway_pid}
+    cpu_before = cpu_snapshot(pids)
     started = time.monotonic()
     await asyncio.gather(*(drive(c, f) for c, f in zip(clients, by_vehicle, strict=True)))
     elapsed_s = time.monotonic() - started
+    cpu_seconds = cpu_used(cpu_before, pids, elapsed_s)
     await asyncio.gather(*(c.close() for c in clients))
     return {"terminals": len(clients), "fixes_accepted": accepted,
-            "seconds": round(elapsed_s, 2), "fixes_per_s": round(accepted / elapsed_s)}  # fmt: skip
+            "seconds": round(elapsed_s, 2), "fixes_per_s": round(accepted / elapsed_s),
+            "cpu_seconds": cpu_seconds}  # fmt: skip
 
 
 async def fleet_run(port: int, redis_url: str, prefix: str, by_vehicle: list[list[Fix]],
@@ -730,7 +736,7 @@ def server_phases(phases: list[str], network: Any, fixes: list[Fix],
             results |= drain_phase(redis_url, fixes, db_path, layer_path, work)
         if "ingest" in phases:
             results["gateway_ingest"] = with_gateway(
-                redis_url, "ingest", work, lambda port, _gateway_pid: ingest(port, by_vehicle)
+                redis_url, "ingest", work, lambda port, pid: ingest(port, by_vehicle, pid)
             )
             print(results["gateway_ingest"])
         if "fleet" in phases:
