@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import time
 from typing import TYPE_CHECKING
 
@@ -43,7 +44,7 @@ class RefreshFleet:
         self.max_view_age_s = max_view_age_s
         self.clock = clock
         self._view: FleetView | None = None
-        self._read_at = 0.0
+        self._read_at = -math.inf  # never: the first batch reads
         self._view_at = dt.datetime.min.replace(tzinfo=dt.UTC)
 
     def __call__(self, batch: Batch) -> Batch:
@@ -52,8 +53,7 @@ class RefreshFleet:
             return batch
         now, newest = self.clock(), max(fix.fix_at for fix in batch.matched)
         if (
-            self._view is None
-            or now - self._read_at >= self.max_view_age_s
+            now - self._read_at >= self.max_view_age_s
             or (newest - self._view_at).total_seconds() >= self.max_view_age_s
         ):
             self._view, self._read_at, self._view_at = self.stops.view(at=newest), now, newest
