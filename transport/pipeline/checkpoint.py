@@ -10,10 +10,18 @@ this process until the commit, which the runner makes every commit interval (bef
 the fixes and acknowledging them): a vehicle seen in several batches of one interval is
 encoded and written once, and a worker killed before it leaves its fixes pending, so the worker
 that claims them resumes from the last commit and processes them again.
+
+A second hash, ``{prefix}:vehicle_state_token``, holds beside each state a token naming the
+store and commit that wrote it (written in the same transaction). A store keeps the states it
+committed last and serves a vehicle's from memory while the token in Redis is still its own: the
+vehicle was not written by another worker meanwhile (one that held its shard while this worker
+had lost the lease). The common read is then a few bytes per vehicle instead of its whole
+state, and a state another worker wrote is always read.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any, Protocol
 
 from transport.pipeline.batch import VehicleState
@@ -61,18 +69,31 @@ class MemoryCheckpointStore:
 
 class RedisCheckpointStore:
     """States in a Redis hash, written at each commit; connection errors are retried with
-    back-off."""
+    back-off. The states last committed by this store are served from memory while their token
+    in Redis is unchanged."""
 
     def __init__(self, url: str, *, prefix: str = "hazmat") -> None:
         self.key = f"{prefix}:vehicle_state"
+        self.token_key = f"{prefix}:vehicle_state_token"
         self.redis = retrying_client(url)
         self.uncommitted: dict[str, VehicleState] = {}
+        self.committed: dict[str, tuple[bytes, VehicleState]] = {}  # vehicle: (token, state)
+        self._writer = uuid.uuid4().hex
+        self._commits = 0
 
     def load_states(self, vehicle_ids: Iterable[str]) -> dict[str, VehicleState]:
-        """Return the saved states of these vehicles: uncommitted ones, the rest in one HMGET."""
+        """Return the saved states of these vehicles: uncommitted ones, the ones this store
+        committed and nobody wrote since, the rest read in one HMGET."""
         ids = list(dict.fromkeys(vehicle_ids))
         states = {v: self.uncommitted[v] for v in ids if v in self.uncommitted}
         unread = [v for v in ids if v not in states]
+        if unread:
+            tokens: list[bytes | None] = self.redis.hmget(self.token_key, unread)  # type: ignore[assignment]
+            for vehicle_id, token in zip(unread, tokens, strict=True):
+                held = self.committed.get(vehicle_id)
+                if held is not None and held[0] == token:
+                    states[vehicle_id] = held[1]
+            unread = [v for v in unread if v not in states]
         if unread:
             values: list[bytes | None] = self.redis.hmget(self.key, unread)  # type: ignore[assignment]
             pairs = zip(unread, values, strict=True)
@@ -84,10 +105,18 @@ class RedisCheckpointStore:
         self.uncommitted.update((state.vehicle_id, state) for state in states)
 
     def commit(self) -> None:
-        """Write the held states in one HSET (atomic in Redis); on failure they stay held."""
+        """Write the held states and their token in one transaction (MULTI); on failure they
+        stay held."""
+        if not self.uncommitted:
+            return
+        token = f"{self._writer}:{self._commits + 1}".encode()
         mapping: dict[Any, Any] = {v: state.to_json() for v, state in self.uncommitted.items()}
-        if mapping:
-            self.redis.hset(self.key, mapping=mapping)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(self.key, mapping=mapping)
+        pipe.hset(self.token_key, mapping=dict.fromkeys(mapping, token))
+        pipe.execute()
+        self._commits += 1
+        self.committed.update((v, (token, state)) for v, state in self.uncommitted.items())
         self.uncommitted.clear()
 
     def close(self) -> None:

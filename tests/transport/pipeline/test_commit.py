@@ -148,6 +148,26 @@ def test_a_monitor_state_is_encoded_when_committed_and_read_back_by_another_work
     reader.close()
 
 
+def test_a_committed_state_is_served_as_held_until_another_worker_writes_the_vehicle(
+    redis_server: RedisProcess,
+) -> None:
+    ours = VehicleState(
+        "V0001", fixes_seen=1, monitor={"rules": MonitorCheckpoint(MonitorState(()))}
+    )
+    first, second = RedisCheckpointStore(redis_server.url), RedisCheckpointStore(redis_server.url)
+    first.save_states([ours])
+    first.commit()
+    assert first.load_states(["V0001"])["V0001"] is ours  # not read back and parsed again
+
+    theirs = VehicleState("V0001", fixes_seen=2)
+    second.save_states([theirs])
+    second.commit()  # the vehicle's shard moved to the second worker meanwhile
+    assert first.load_states(["V0001"]) == {"V0001": theirs}
+    assert second.load_states(["V0001"])["V0001"] is theirs
+    first.close()
+    second.close()
+
+
 def test_buffered_store_sees_held_fixes_as_stored(fix_store: SqliteFixStore) -> None:
     fixes = make_fleet(1, 3)
     fix_store.add_fixes(fixes[:1])

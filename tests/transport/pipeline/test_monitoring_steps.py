@@ -13,13 +13,18 @@ import shapely
 from geodata import restriction_index, restrictions, sources
 from geodata.matching.matcher import MatchParams
 from geodata.network import RoadNetwork
+from tests.transport.redis_process import RedisProcess
 from transport.alerts.lifecycle import AlertChange, AlertEvent
 from transport.cargo import CargoProfile
 from transport.fixes import Fix
 from transport.matched import MatchedFix
 from transport.pipeline import chain
 from transport.pipeline.batch import Batch
-from transport.pipeline.checkpoint import MemoryCheckpointStore
+from transport.pipeline.checkpoint import (
+    CheckpointStore,
+    MemoryCheckpointStore,
+    RedisCheckpointStore,
+)
 from transport.pipeline.context import StaticDirectory
 from transport.pipeline.fix_store import SqliteFixStore
 from transport.rules import forbidden
@@ -104,7 +109,7 @@ def build(network, road, fix_store, checkpoints, alerts, positions) -> chain.Cha
     return chain.build_chain(fix_store=fix_store, checkpoints=checkpoints, monitoring=setup)
 
 
-def run(steps: chain.Chain, fixes: list[Fix], checkpoints: MemoryCheckpointStore) -> Batch:
+def run(steps: chain.Chain, fixes: list[Fix], checkpoints: CheckpointStore) -> Batch:
     batch = Batch(tuple(fixes), checkpoints.load_states({f.vehicle_id for f in fixes}))
     for step in steps:
         batch = step(batch)
@@ -160,3 +165,45 @@ def test_a_worker_taking_over_resumes_the_open_alert_instead_of_opening_it_again
     assert AlertChange.UPDATED in changes or AlertChange.CLOSED in changes
     saved = checkpoints.load_states(["V001"])["V001"]
     assert "rules" in saved.monitor
+
+
+def run_and_commit(
+    steps: chain.Chain, fixes: list[Fix], checkpoints: RedisCheckpointStore
+) -> Batch:
+    """One batch as a worker on Redis runs it: load, process, commit the checkpoint."""
+    batch = run(steps, fixes, checkpoints)
+    checkpoints.commit()
+    return batch
+
+
+def test_a_worker_given_a_vehicle_back_resumes_from_the_checkpoint_written_meanwhile(
+    network: RoadNetwork,
+    road: RoadContext,
+    trip: SimulatedTrip,
+    fix_store: SqliteFixStore,
+    redis_server: RedisProcess,
+) -> None:
+    """Worker A opens an alert, B takes the vehicle over for a while, A gets it back (a lease
+    lost and regained): A must go on from B's checkpoint, not from its own monitor of before,
+    so the alert it closes counts the violating fixes B saw too."""
+    fixes = trip_fixes(trip)
+    a_checkpoints = RedisCheckpointStore(redis_server.url)
+    b_checkpoints = RedisCheckpointStore(redis_server.url)
+    a = build(network, road, fix_store, a_checkpoints, Collector(), Collector())
+    b = build(network, road, fix_store, b_checkpoints, Collector(), Collector())
+    events: list[AlertEvent] = []
+    for opened_at, fix in enumerate(fixes):  # noqa: B007 - the loop ends at the opening
+        events += run_and_commit(a, [fix], a_checkpoints).alert_events
+        if events:
+            break
+    given_back_at = opened_at + 9
+    for fix in fixes[opened_at + 1 : given_back_at]:
+        events += run_and_commit(b, [fix], b_checkpoints).alert_events
+    for fix in fixes[given_back_at:]:
+        events += run_and_commit(a, [fix], a_checkpoints).alert_events
+    opening, *updates, closing = events
+    assert [opening.change, closing.change] == [AlertChange.OPENED, AlertChange.CLOSED]
+    assert {e.change for e in updates} == {AlertChange.UPDATED}  # one per violating fix
+    assert closing.alert.evidence.fix_count == opening.alert.evidence.fix_count + len(updates)
+    states = RedisCheckpointStore(redis_server.url).load_states(["V001"])
+    assert states["V001"].fixes_seen == len(fixes)

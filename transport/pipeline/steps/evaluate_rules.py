@@ -69,14 +69,16 @@ class EvaluateRules:
         )
 
     def _monitor(self, context: VehicleContext, state: VehicleState | None) -> Monitor:
-        """The vehicle's monitor with its current context, resumed from its checkpoint when
-        this worker is new to it."""
+        """The vehicle's monitor with its current context, resumed from its checkpoint unless
+        the checkpoint holds the monitor's own current state.
+
+        A checkpoint holding another state was written by another worker, which had the vehicle
+        while this one had lost its shard's lease: the monitor goes on from that checkpoint, as
+        the vehicle's fixes do (`RedisCheckpointStore` reads a state written elsewhere)."""
         vehicle_id = context.vehicle_id
         monitor = self.monitors.get(vehicle_id)
-        if monitor is not None and monitor.vehicle is not context:
-            monitor.vehicle = context  # the trip changed: same clocks, new cargo or corridor
+        saved = state.monitor.get(CHECKPOINT_KEY) if state else None
         if monitor is None:
-            saved = state.monitor.get(CHECKPOINT_KEY) if state else None
             monitor = Monitor(
                 context,
                 self.road,
@@ -85,6 +87,13 @@ class EvaluateRules:
                 state=_resumed(saved),
             )
             self.monitors[vehicle_id] = monitor
+            return monitor
+        if monitor.vehicle is not context:
+            monitor.vehicle = context  # the trip changed: same clocks, new cargo or corridor
+        if saved is not None and not (
+            isinstance(saved, MonitorCheckpoint) and saved.state is monitor.state
+        ):
+            monitor.state = _resumed(saved) or monitor.state
         return monitor
 
 
