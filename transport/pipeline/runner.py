@@ -1,11 +1,15 @@
 """Run the chain on what the bus delivers: read a batch, process it, acknowledge after committing.
 
 The runner is the only caller of steps. It times each one and counts fixes in, out and dropped
-per reason. A batch that fails (store or Redis unreachable) is retried as it is, in order, with
-back-off. Processed batches are acknowledged only after their vehicles' states and then their
-fixes are committed: after every batch by default, or once per `commit_interval_s` (the
-worker's setting) or `MAX_UNCOMMITTED_PER_VEHICLE` fixes of one vehicle, so that a vehicle seen
-in several batches is checkpointed once. The fixes of a worker killed before the checkpoint stay
+per reason. A batch that fails (a database or Redis unreachable) is retried with back-off from
+the step that failed, with the batch as that step received it: the steps before it keep state
+in memory (the online matchers, the rules' monitors) that has already taken the batch in, and
+would not take it in again.
+
+Processed batches are acknowledged only after their vehicles' states and then their fixes are
+committed: after every batch by default, or once per `commit_interval_s` (the worker's
+setting) or `MAX_UNCOMMITTED_PER_VEHICLE` fixes of one vehicle, so that a vehicle seen in
+several batches is checkpointed once. The fixes of a worker killed before the checkpoint stay
 pending; whoever claims them resumes from the last checkpoint and processes them again (their
 alerts are recorded idempotently, by alert id). Killed between the two writes, the worker
 leaves fixes the checkpoint lists: they come back as duplicates, and the store step stores
@@ -22,6 +26,7 @@ import time
 from typing import TYPE_CHECKING
 
 import redis
+from sqlalchemy import exc as sa_errors
 
 from transport.bus import redis_streams
 from transport.pipeline.batch import RECENT_FIXES_KEPT, Batch
@@ -40,7 +45,13 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 2_000  # per shard read: a backlog drains in big batches (see README)
 MAX_UNCOMMITTED_PER_VEHICLE = RECENT_FIXES_KEPT // 2
-_RETRIED = (sqlite3.OperationalError, redis.ConnectionError, redis.TimeoutError, OSError)
+_RETRIED = (
+    sqlite3.OperationalError,
+    sa_errors.OperationalError,  # the waybill store's database locked or unreachable
+    redis.ConnectionError,
+    redis.TimeoutError,
+    OSError,
+)
 
 
 class RunnerStats:
@@ -83,6 +94,7 @@ class Runner:
         self.uncommitted: list[Delivery] = []
         self.uncommitted_by_vehicle: collections.Counter[str] = collections.Counter()
         self.committed_at = time.monotonic()
+        self._interrupted: tuple[list[Delivery], int, Batch] | None = None
 
     async def run(self, *, stop: asyncio.Event) -> None:
         """Process batches until `stop` is set; the batch in hand is finished and committed."""
@@ -174,15 +186,28 @@ class Runner:
             self.process_isolating_faults(deliveries[half:])
 
     def process(self, deliveries: list[Delivery]) -> Batch:
-        """Run the chain on the fixes of `deliveries` (blocking: called in a worker thread)."""
-        fixes = tuple(delivery.fix for delivery in deliveries)
-        self.stats.counts["redelivered"] += sum(d.is_redelivery for d in deliveries)
-        batch = Batch(fixes, self.checkpoints.load_states({fix.vehicle_id for fix in fixes}))
-        for step in self.chain:
+        """Run the chain on the fixes of `deliveries` (blocking: called in a worker thread).
+
+        After an outage (`_RETRIED`) in a step, the next call with the same deliveries starts
+        at that step, with the batch as it received it.
+        """
+        interrupted, self._interrupted = self._interrupted, None
+        if interrupted is not None and interrupted[0] is deliveries:
+            _, first_step, batch = interrupted
+        else:
+            fixes = tuple(delivery.fix for delivery in deliveries)
+            self.stats.counts["redelivered"] += sum(d.is_redelivery for d in deliveries)
+            batch = Batch(fixes, self.checkpoints.load_states({fix.vehicle_id for fix in fixes}))
+            first_step = 0
+        for position, step in enumerate(self.chain[first_step:], start=first_step):
             name = type(step).__name__
             fixes_in, dropped_before = len(batch.fixes), len(batch.dropped)
             started = time.perf_counter()
-            batch = step(batch)
+            try:
+                batch = step(batch)
+            except _RETRIED:
+                self._interrupted = (deliveries, position, batch)
+                raise
             self.stats.step_s[name] += time.perf_counter() - started
             self.stats.counts[f"{name}.in"] += fixes_in
             self.stats.counts[f"{name}.out"] += len(batch.fixes)

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import asyncio
+import sqlite3
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
+import redis
 import shapely
+from sqlalchemy import exc as sa_errors
 
 from geodata import restriction_index, restrictions, sources
 from geodata.matching.matcher import MatchParams
 from geodata.network import RoadNetwork
 from tests.transport.redis_process import RedisProcess
 from transport.alerts.lifecycle import AlertChange, AlertEvent
+from transport.bus.memory import MemoryBus
 from transport.cargo import CargoProfile
 from transport.fixes import Fix
 from transport.matched import MatchedFix
-from transport.pipeline import chain
+from transport.pipeline import chain, fleet_stops, runner
 from transport.pipeline.batch import Batch
 from transport.pipeline.checkpoint import (
     CheckpointStore,
@@ -26,9 +31,10 @@ from transport.pipeline.checkpoint import (
     RedisCheckpointStore,
 )
 from transport.pipeline.context import StaticDirectory
-from transport.pipeline.fix_store import SqliteFixStore
+from transport.pipeline.fix_store import BufferedFixStore, SqliteFixStore
 from transport.rules import forbidden
 from transport.rules.base import RoadContext, VehicleContext
+from transport.rules.fleet_view import FleetStop
 from transport.simulation import SimulatedTrip, simulate_fleet, trip_fixes
 
 START_AT = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
@@ -93,11 +99,21 @@ class Collector:
         self.items.extend(items)
 
 
-def build(network, road, fix_store, checkpoints, alerts, positions) -> chain.Chain:  # type: ignore[no-untyped-def]
+def build(
+    network,
+    road,
+    fix_store,
+    checkpoints,
+    alerts,
+    positions,
+    *,
+    stop_store=None,
+    directory_type=StaticDirectory,
+) -> chain.Chain:  # type: ignore[no-untyped-def]
     cargo = CargoProfile.from_lines(
         [{"un_number": "1203", "quantity": 20, "unit": "t", "carriage": "tank"}]
     )
-    directory = StaticDirectory({"V001": VehicleContext("V001", cargo=cargo, waybill_id="W1")})
+    directory = directory_type({"V001": VehicleContext("V001", cargo=cargo, waybill_id="W1")})
     setup = chain.MonitoringSetup(
         network,
         road,
@@ -105,6 +121,7 @@ def build(network, road, fix_store, checkpoints, alerts, positions) -> chain.Cha
         MatchParams(lag=2),
         alert_sinks=(alerts,),
         position_sinks=(positions,),
+        stop_store=stop_store,
     )
     return chain.build_chain(fix_store=fix_store, checkpoints=checkpoints, monitoring=setup)
 
@@ -207,3 +224,86 @@ def test_a_worker_given_a_vehicle_back_resumes_from_the_checkpoint_written_meanw
     assert closing.alert.evidence.fix_count == opening.alert.evidence.fix_count + len(updates)
     states = RedisCheckpointStore(redis_server.url).load_states(["V001"])
     assert states["V001"].fixes_seen == len(fixes)
+
+
+class StopStoreLostAtEachFirstPublish(fleet_stops.MemoryStopStore):
+    """Stops whose publish fails as a lost Redis connection does, every other call: the step
+    after the rules fails once for each batch."""
+
+    calls = 0
+
+    def publish(self, stops: Mapping[str, FleetStop | None]) -> None:
+        self.calls += 1
+        if self.calls % 2:
+            msg = "lost"
+            raise redis.ConnectionError(msg)
+        super().publish(stops)
+
+
+class DirectoryLockedOnce(StaticDirectory):
+    """Vehicle contexts from a database that is locked at the first read."""
+
+    is_locked = True
+
+    def contexts_of(self, vehicle_ids: Collection[str]) -> dict[str, VehicleContext]:
+        if self.is_locked:
+            self.is_locked = False
+            statement, locked = "SELECT", sqlite3.OperationalError("database is locked")
+            raise sa_errors.OperationalError(statement, {}, locked)
+        return super().contexts_of(vehicle_ids)
+
+
+def run_worker(
+    steps_of: Callable[..., chain.Chain], fixes: list[Fix], fix_store: SqliteFixStore
+) -> tuple[runner.Runner, list[tuple[AlertChange, int]]]:
+    """Run `fixes` through a runner on an in-process bus, three at a time; return the runner
+    and the alert changes published, with each alert's evidence count."""
+    bus = MemoryBus(n_shards=1)
+    buffered, checkpoints, alerts = (
+        BufferedFixStore(fix_store),
+        MemoryCheckpointStore(),
+        Collector(),
+    )
+    worker = runner.Runner(
+        bus.consumer([0], name="w"), steps_of(buffered, checkpoints, alerts),
+        fix_store=buffered, checkpoints=checkpoints, batch_size=3, block_ms=10,
+    )  # fmt: skip
+
+    async def drain() -> None:
+        await bus.publish(fixes)
+        while await worker.process_next():
+            pass
+
+    asyncio.run(drain())
+    events = [e for e in alerts.items if isinstance(e, AlertEvent)]
+    return worker, [(e.change, e.alert.evidence.fix_count) for e in events]
+
+
+@pytest.mark.parametrize("outage", ["stop store lost after the rules", "waybill store locked"])
+def test_a_batch_retried_after_an_outage_goes_on_from_the_step_that_failed(
+    network: RoadNetwork, road: RoadContext, trip: SimulatedTrip, tmp_path: Path, outage: str
+) -> None:
+    """The matchers and monitors took the batch in before the failing step: starting the batch
+    over would find them past it (its fixes matched and judged never, its alerts lost)."""
+    fixes = trip_fixes(trip)
+
+    def steps_of(outages: bool) -> Callable[..., chain.Chain]:
+        lost = outages and outage.startswith("stop store")
+        locked = outages and outage.startswith("waybill store")
+        return lambda fix_store, checkpoints, alerts: build(
+            network, road, fix_store, checkpoints, alerts, Collector(),
+            stop_store=StopStoreLostAtEachFirstPublish() if lost else fleet_stops.MemoryStopStore(),
+            directory_type=DirectoryLockedOnce if locked else StaticDirectory,
+        )  # fmt: skip
+
+    reference_store = SqliteFixStore(tmp_path / "reference.sqlite")
+    _, expected = run_worker(steps_of(outages=False), fixes, reference_store)
+    store = SqliteFixStore(tmp_path / "fixes.sqlite")
+    worker, changes = run_worker(steps_of(outages=True), fixes, store)
+    assert worker.stats.counts["batch_retries"] >= 1
+    assert worker.stats.counts["failed"] == 0
+    assert changes == expected
+    assert [c for c, _ in changes][:1] == [AlertChange.OPENED]
+    assert store.count_fixes() == reference_store.count_fixes() == len(fixes)
+    store.close()
+    reference_store.close()
