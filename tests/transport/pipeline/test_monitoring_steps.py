@@ -38,6 +38,7 @@ from transport.rules.fleet_view import FleetStop
 from transport.simulation import SimulatedTrip, simulate_fleet, trip_fixes
 
 START_AT = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+MATCH_LAG = 2
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +119,7 @@ def build(
         network,
         road,
         directory,
-        MatchParams(lag=2),
+        MatchParams(lag=MATCH_LAG),
         alert_sinks=(alerts,),
         position_sinks=(positions,),
         stop_store=stop_store,
@@ -224,6 +225,33 @@ def test_a_worker_given_a_vehicle_back_resumes_from_the_checkpoint_written_meanw
     assert closing.alert.evidence.fix_count == opening.alert.evidence.fix_count + len(updates)
     states = RedisCheckpointStore(redis_server.url).load_states(["V001"])
     assert states["V001"].fixes_seen == len(fixes)
+
+
+def test_the_fixes_a_matcher_held_back_are_matched_by_whoever_has_the_vehicle_next(
+    network: RoadNetwork,
+    road: RoadContext,
+    trip: SimulatedTrip,
+    fix_store: SqliteFixStore,
+    redis_server: RedisProcess,
+) -> None:
+    """A's matcher holds back its last fixes when B takes the vehicle over, and B's when A gets
+    it back: each fix is still matched once, in order (the last ones wait for later fixes)."""
+    fixes = trip_fixes(trip)
+    a_checkpoints = RedisCheckpointStore(redis_server.url)
+    b_checkpoints = RedisCheckpointStore(redis_server.url)
+    positions = Collector()
+    a = build(network, road, fix_store, a_checkpoints, Collector(), positions)
+    b = build(network, road, fix_store, b_checkpoints, Collector(), positions)
+    third = len(fixes) // 3
+    for steps, checkpoints, part in (
+        (a, a_checkpoints, fixes[:third]),
+        (b, b_checkpoints, fixes[third : 2 * third]),
+        (a, a_checkpoints, fixes[2 * third :]),
+    ):
+        for fix in part:
+            run_and_commit(steps, [fix], checkpoints)
+    matched = [p.fix_at for p in positions.items if isinstance(p, MatchedFix)]
+    assert matched == [fix.fix_at for fix in fixes[:-MATCH_LAG]]
 
 
 class StopStoreLostAtEachFirstPublish(fleet_stops.MemoryStopStore):

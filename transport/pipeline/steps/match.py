@@ -1,7 +1,12 @@
 """Step `match`: put each vehicle's fixes on the road network with its online matcher.
 
 One `OnlineMatcher` per vehicle lives in the worker; a vehicle new to this worker (first fix, or
-taken over from a dead worker) starts a fresh chain, which the matcher marks as a break.
+taken over from a dead worker) starts a fresh chain, which the matcher marks as a break. The
+fixes a matcher holds back (its lag) go into the vehicle's checkpoint (`WaitingFixes`, under
+``monitor["match"]``): they are counted as processed there, so a worker that takes the vehicle
+over, or gets it back, restarts the vehicle's matcher on them before its own fixes, and none is
+left unmatched. Its matcher is restarted whenever the checkpoint holds waiting fixes other than
+the ones this step last put there.
 Back-filled fixes older than the vehicle's live stream are left to `match_backfill`, so they
 never reorder the live stream. The batch is matched in rounds, the k-th fix of every vehicle in
 one vectorised candidate search (`match_step_many`).
@@ -16,16 +21,43 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from geodata.matching.online import OnlineMatcher, match_step_many
+from transport.bus import fix_json
 from transport.matched import MatchedFix
+from transport.pipeline.batch import VehicleState
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from geodata.matching.matcher import MatchParams
     from geodata.matching.result import MatchedPoint
     from geodata.network import RoadNetwork
     from transport.fixes import Fix
     from transport.pipeline.batch import Batch
 
-__all__ = ["Match"]
+__all__ = ["CHECKPOINT_KEY", "Match", "WaitingFixes"]
+
+CHECKPOINT_KEY = "match"
+
+
+class WaitingFixes:
+    """The fixes a vehicle's matcher holds back, in its checkpoint: held as they are, written
+    as the bus writes fixes."""
+
+    __slots__ = ("fixes",)
+
+    def __init__(self, fixes: tuple[Fix, ...]) -> None:
+        self.fixes = fixes
+
+    def checkpoint_text(self) -> list[str]:
+        """The fixes as the checkpoint holds them (`waiting_fixes` reads them back)."""
+        return [fix_json.fix_to_json(fix).decode() for fix in self.fixes]
+
+
+def waiting_fixes(saved: WaitingFixes | list[str]) -> tuple[Fix, ...]:
+    """The waiting fixes of a checkpoint: as held in this process, or read from its text."""
+    if isinstance(saved, WaitingFixes):
+        return saved.fixes
+    return tuple(fix_json.fix_from_json(text) for text in saved)
 
 
 class Match:
@@ -36,12 +68,16 @@ class Match:
         self.params = params
         self.matchers: dict[str, OnlineMatcher] = {}
         self.waiting: dict[str, dict[int, tuple[Fix, float, float]]] = {}
+        self.saved: dict[str, WaitingFixes] = {}
 
     def __call__(self, batch: Batch) -> Batch:
-        """Return the batch with the fixes decided during it in `matched`."""
+        """Return the batch with the fixes decided during it in `matched`, and each vehicle's
+        waiting fixes in its state."""
         live = [fix for fix in batch.fixes if not batch.is_late(fix)]
         if not live:
             return batch
+        vehicle_ids = dict.fromkeys(fix.vehicle_id for fix in live)
+        live = [*self._restarted(vehicle_ids, batch), *live]
         xs, ys = self.network.from_lonlat.transform(
             [fix.lon for fix in live], [fix.lat for fix in live]
         )
@@ -56,7 +92,29 @@ class Match:
         matched: list[MatchedFix] = []
         for one_round in rounds:
             matched.extend(self._push_round(one_round))
-        return dataclasses.replace(batch, matched=batch.matched + tuple(matched))
+        states = dict(batch.states)
+        for vehicle_id in vehicle_ids:
+            state = states.get(vehicle_id) or VehicleState(vehicle_id)
+            saved = WaitingFixes(tuple(fix for fix, _, _ in self.waiting[vehicle_id].values()))
+            self.saved[vehicle_id] = saved
+            states[vehicle_id] = dataclasses.replace(
+                state, monitor={**state.monitor, CHECKPOINT_KEY: saved}
+            )
+        return dataclasses.replace(batch, matched=batch.matched + tuple(matched), states=states)
+
+    def _restarted(self, vehicle_ids: Iterable[str], batch: Batch) -> list[Fix]:
+        """Restart the matchers of vehicles whose checkpoint holds waiting fixes this step did
+        not put there; return those fixes, to be matched first."""
+        replayed: list[Fix] = []
+        for vehicle_id in vehicle_ids:
+            state = batch.state_of(vehicle_id)
+            saved = state.monitor.get(CHECKPOINT_KEY) if state else None
+            if saved is None or saved is self.saved.get(vehicle_id):
+                continue
+            self.matchers.pop(vehicle_id, None)
+            self.waiting.pop(vehicle_id, None)
+            replayed += waiting_fixes(saved)
+        return replayed
 
     def flush(self, batch: Batch) -> Batch:
         """Decide every fix still held back (end of a replay); the next fix starts a chain."""
