@@ -92,6 +92,22 @@ class Match:
         matched: list[MatchedFix] = []
         for one_round in rounds:
             matched.extend(self._push_round(one_round))
+        return self._decided(batch, matched, vehicle_ids)
+
+    def flush(self, batch: Batch) -> Batch:
+        """Decide every fix still held back (end of a replay); the next fix starts a chain."""
+        matched = [
+            _matched_fix(*self.waiting[vehicle_id].pop(point.seq), point)
+            for vehicle_id, matcher in self.matchers.items()
+            for point in matcher.flush()
+        ]
+        return self._decided(batch, matched, self.matchers)
+
+    def _decided(
+        self, batch: Batch, matched: list[MatchedFix], vehicle_ids: Iterable[str]
+    ) -> Batch:
+        """The batch with the fixes decided added and the vehicles' waiting fixes in their
+        states."""
         states = dict(batch.states)
         for vehicle_id in vehicle_ids:
             state = states.get(vehicle_id) or VehicleState(vehicle_id)
@@ -115,15 +131,6 @@ class Match:
             self.waiting.pop(vehicle_id, None)
             replayed += waiting_fixes(saved)
         return replayed
-
-    def flush(self, batch: Batch) -> Batch:
-        """Decide every fix still held back (end of a replay); the next fix starts a chain."""
-        matched = [
-            _matched_fix(*self.waiting[vehicle_id].pop(point.seq), point)
-            for vehicle_id, matcher in self.matchers.items()
-            for point in matcher.flush()
-        ]
-        return dataclasses.replace(batch, matched=batch.matched + tuple(matched))
 
     def _push_round(self, fixes: list[tuple[Fix, float, float]]) -> list[MatchedFix]:
         """Push one fix of each of several vehicles; return the fixes decided by them."""
