@@ -62,6 +62,7 @@ DbOption = Annotated[Path, typer.Option("--db", help="SQLite file the fixes are 
 PrefixOption = Annotated[str, typer.Option("--prefix", help="Redis key prefix.")]
 DEFAULT_MATCH_LAG = 2
 DEFAULT_COMMIT_INTERVAL_MS = 1_000  # a vehicle seen in several batches is checkpointed once
+DEFAULT_FORGET_IDLE_S = 3_600.0  # a vehicle parked, its terminal off, or moved to another worker
 
 
 def default_name() -> str:
@@ -232,6 +233,13 @@ def worker(
             min=0.0, help="Seconds one read of the fleet's stops serves further batches (0: none)."
         ),
     ] = live_monitoring.DEFAULT_FLEET_VIEW_MAX_AGE_S,
+    forget_idle_s: Annotated[
+        float,
+        typer.Option(
+            min=1.0,
+            help="Drop a vehicle silent this long from memory (its checkpoint restores it).",
+        ),
+    ] = DEFAULT_FORGET_IDLE_S,
 ) -> None:
     """Run a pipeline worker on the Redis bus / 运行流水线处理进程."""
     if not redis_url:
@@ -261,7 +269,7 @@ def worker(
             _run_worker(
                 redis_url, owned, n_shards=n_shards, db=db, name=consumer_name,
                 batch_size=batch_size, lease_ttl_ms=lease_ttl_ms, claim_idle_ms=claim_idle_ms,
-                commit_interval_s=commit_interval_s, prefix=prefix,
+                commit_interval_s=commit_interval_s, forget_idle_s=forget_idle_s, prefix=prefix,
                 monitoring=monitoring.setup if monitoring else None,
                 history=monitoring.session_factory if monitoring else None,
             )
@@ -327,6 +335,7 @@ async def _run_worker(
     lease_ttl_ms: int,
     claim_idle_ms: int | None,
     commit_interval_s: float,
+    forget_idle_s: float,
     prefix: str,
     monitoring: chain.MonitoringSetup | None,
     history: sessionmaker[Session] | None = None,
@@ -351,7 +360,8 @@ async def _run_worker(
     try:
         stats = await service.run_worker(
             consumer, fix_store=store, checkpoints=checkpoints, stop=stop,
-            batch_size=batch_size, commit_interval_s=commit_interval_s, monitoring=monitoring,
+            batch_size=batch_size, commit_interval_s=commit_interval_s,
+            forget_idle_s=forget_idle_s, monitoring=monitoring,
         )  # fmt: skip
         typer.echo(f"worker {name} stopped: {stats.summary()}", err=True)
     finally:

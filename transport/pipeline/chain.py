@@ -11,7 +11,7 @@ read each vehicle's context from the `VehicleDirectory` (the waybill store in pr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from transport.pipeline.steps import (
     advance_state,
@@ -27,6 +27,8 @@ from transport.pipeline.steps import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from geodata.matching.matcher import MatchParams
     from geodata.network import RoadNetwork
     from transport.pipeline.batch import Batch
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
     from transport.rules.base import RoadContext
     from transport.rules.params import RuleParams
 
-__all__ = ["Chain", "MonitoringSetup", "Step", "build_chain"]
+__all__ = ["Chain", "HoldsVehicles", "MonitoringSetup", "Step", "build_chain"]
 
 
 class Step(Protocol):
@@ -49,6 +51,16 @@ class Step(Protocol):
 
 
 Chain = tuple[Step, ...]
+
+
+@runtime_checkable
+class HoldsVehicles(Protocol):
+    """A step (or checkpoint store) that keeps per-vehicle state in memory beside the
+    checkpoint, and can drop it: a vehicle it forgot is rebuilt from its checkpoint."""
+
+    def forget_vehicles(self, vehicle_ids: Collection[str]) -> None:
+        """Drop what is held for these vehicles."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from transport.pipeline.batch import VehicleState
 from transport.redis_client import retrying_client
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Collection, Iterable
 
 __all__ = ["CheckpointStore", "MemoryCheckpointStore", "RedisCheckpointStore"]
 
@@ -118,6 +118,11 @@ class RedisCheckpointStore:
         self._commits += 1
         self.committed.update((v, (token, state)) for v, state in self.uncommitted.items())
         self.uncommitted.clear()
+
+    def forget_vehicles(self, vehicle_ids: Collection[str]) -> None:
+        """Stop serving these vehicles' committed states from memory (read them when asked)."""
+        for vehicle_id in vehicle_ids:
+            self.committed.pop(vehicle_id, None)
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import math
 import sqlite3
 import time
 from typing import TYPE_CHECKING
@@ -30,6 +31,7 @@ from sqlalchemy import exc as sa_errors
 
 from transport.bus import redis_streams
 from transport.pipeline.batch import RECENT_FIXES_KEPT, Batch
+from transport.pipeline.chain import HoldsVehicles
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -69,7 +71,10 @@ class RunnerStats:
 class Runner:
     """Process deliveries of one consumer through a chain; commit, then acknowledge.
 
-    `fix_store` and `checkpoints` are the stores the chain's steps save to.
+    `fix_store` and `checkpoints` are the stores the chain's steps save to. A vehicle not seen
+    for `forget_idle_s` (on `clock`) is dropped from what the steps and the checkpoint store
+    hold in memory once its state is committed, and rebuilt from its checkpoint if it comes
+    back: a long-running worker holds the vehicles that report, not every vehicle it ever saw.
     """
 
     def __init__(
@@ -82,6 +87,8 @@ class Runner:
         batch_size: int = DEFAULT_BATCH_SIZE,
         block_ms: int = 500,
         commit_interval_s: float = 0.0,
+        forget_idle_s: float = math.inf,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.consumer = consumer
         self.chain = chain
@@ -90,10 +97,14 @@ class Runner:
         self.batch_size = batch_size
         self.block_ms = block_ms
         self.commit_interval_s = commit_interval_s
+        self.forget_idle_s = forget_idle_s
+        self.clock = clock
         self.stats = RunnerStats()
         self.uncommitted: list[Delivery] = []
         self.uncommitted_by_vehicle: collections.Counter[str] = collections.Counter()
-        self.committed_at = time.monotonic()
+        self.committed_at = clock()
+        self.seen_at: dict[str, float] = {}
+        self._swept_at = clock()
         self._interrupted: tuple[list[Delivery], int, Batch] | None = None
 
     async def run(self, *, stop: asyncio.Event) -> None:
@@ -117,17 +128,20 @@ class Runner:
             return 0  # unacknowledged: the bus delivers it again
         self.uncommitted += deliveries
         self.uncommitted_by_vehicle.update(d.fix.vehicle_id for d in deliveries)
+        now = self.clock()
+        self.seen_at.update((delivery.fix.vehicle_id, now) for delivery in deliveries)
         if self.uncommitted and (
             not deliveries
-            or time.monotonic() - self.committed_at >= self.commit_interval_s
+            or now - self.committed_at >= self.commit_interval_s
             or max(self.uncommitted_by_vehicle.values()) >= MAX_UNCOMMITTED_PER_VEHICLE
         ):
             await self.commit(stop=stop)
         return len(deliveries)
 
     async def commit(self, *, stop: asyncio.Event | None = None) -> None:
-        """Commit the checkpoint, then the fixes, then acknowledge the deliveries they cover."""
-        self.committed_at = time.monotonic()
+        """Commit the checkpoint, then the fixes, then acknowledge the deliveries they cover;
+        then forget the vehicles idle too long."""
+        self.committed_at = self.clock()
         if not await self._retrying(
             self._commit_stores, what="commit", counter="commit_retries", stop=stop
         ):
@@ -138,6 +152,24 @@ class Runner:
         self.stats.counts["commits"] += 1
         self.uncommitted = []
         self.uncommitted_by_vehicle.clear()
+        self._forget_idle_vehicles()
+
+    def _forget_idle_vehicles(self) -> None:
+        """Drop the vehicles not seen for `forget_idle_s` from the steps' and the checkpoint
+        store's memory (looked for ten times per idle period; everything is committed now)."""
+        now = self.clock()
+        if now - self._swept_at < self.forget_idle_s / 10 or self._interrupted is not None:
+            return
+        self._swept_at = now
+        idle = [v for v, seen_at in self.seen_at.items() if now - seen_at >= self.forget_idle_s]
+        if not idle:
+            return
+        for holder in (*self.chain, self.checkpoints):
+            if isinstance(holder, HoldsVehicles):
+                holder.forget_vehicles(idle)
+        for vehicle_id in idle:
+            del self.seen_at[vehicle_id]
+        self.stats.counts["vehicles_forgotten"] += len(idle)
 
     async def _retrying(
         self, call: Callable[[], object], *, what: str, counter: str, stop: asyncio.Event | None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from sqlalchemy import exc as sa_errors
 from geodata import restriction_index, restrictions, sources
 from geodata.matching.matcher import MatchParams
 from geodata.network import RoadNetwork
+from tests.transport.manual_clock import ManualClock
 from tests.transport.redis_process import RedisProcess
 from transport.alerts.lifecycle import AlertChange, AlertEvent
 from transport.bus.memory import MemoryBus
@@ -34,6 +36,8 @@ from transport.pipeline.checkpoint import (
 )
 from transport.pipeline.context import StaticDirectory
 from transport.pipeline.fix_store import BufferedFixStore, SqliteFixStore
+from transport.pipeline.steps.evaluate_rules import EvaluateRules
+from transport.pipeline.steps.match import Match
 from transport.rules import forbidden
 from transport.rules.base import RoadContext, VehicleContext
 from transport.rules.fleet_view import FleetStop
@@ -391,3 +395,69 @@ def test_a_poison_fix_is_set_aside_and_the_fixes_beside_it_are_still_matched_and
 
     assert opened_and_closed(run.changes) == opened_and_closed(expected.changes)
     assert [change for _, change, _ in run.changes][:1] == [AlertChange.OPENED]
+
+
+def test_a_vehicle_silent_too_long_is_dropped_from_memory_and_resumed_from_its_checkpoint(
+    network: RoadNetwork,
+    road: RoadContext,
+    trip: SimulatedTrip,
+    tmp_path: Path,
+    redis_server: RedisProcess,
+) -> None:
+    """V001 falls silent with an alert open and its matcher holding fixes back; a batch of V002
+    after the idle time makes the worker forget V001; when V001 reports again, its matcher and
+    monitor come back from the checkpoint: every fix matched once, the alert closed as without
+    the pause."""
+    fixes = trip_fixes(trip)
+    other = [dataclasses.replace(fix, vehicle_id="V002") for fix in fixes[:3]]
+    pause_at = 2 * len(fixes) // 3
+
+    def run_with_pause(forget_idle_s: float) -> tuple[runner.Runner, Collector, Collector]:
+        bus, clock = MemoryBus(n_shards=1), ManualClock()
+        buffered = BufferedFixStore(SqliteFixStore(tmp_path / f"forget{forget_idle_s}.sqlite"))
+        checkpoints = RedisCheckpointStore(redis_server.url, prefix=f"forget{forget_idle_s}")
+        alerts, positions = Collector(), Collector()
+        steps = build(network, road, buffered, checkpoints, alerts, positions)
+        worker = runner.Runner(
+            bus.consumer([0], name="w"), steps, fix_store=buffered, checkpoints=checkpoints,
+            batch_size=3, block_ms=10, forget_idle_s=forget_idle_s, clock=clock,
+        )  # fmt: skip
+
+        async def feed(part: list[Fix]) -> None:
+            await bus.publish(part)
+            while await worker.process_next():
+                pass
+
+        async def with_pause() -> None:
+            await feed(fixes[:pause_at])
+            clock.now_s += 1_200.0  # V001 is silent for 20 minutes
+            await feed(other)
+            held = [
+                step.matchers if isinstance(step, Match) else step.monitors
+                for step in steps
+                if isinstance(step, (Match, EvaluateRules))
+            ]
+            held.append(checkpoints.committed)
+            assert ["V001" in vehicles for vehicles in held] == [math.isinf(forget_idle_s)] * 3
+            await feed(fixes[pause_at:])
+
+        asyncio.run(with_pause())
+        return worker, alerts, positions
+
+    worker, alerts, positions = run_with_pause(forget_idle_s=600.0)
+    assert worker.stats.counts["vehicles_forgotten"] == 1
+    _, expected_alerts, _ = run_with_pause(forget_idle_s=math.inf)
+
+    def matched_of_v001(items: list[object]) -> list[datetime]:
+        return [p.fix_at for p in items if isinstance(p, MatchedFix) and p.vehicle_id == "V001"]
+
+    def changes_of_v001(items: list[object]) -> list[tuple[AlertChange, int]]:
+        return [
+            (e.change, e.alert.evidence.fix_count)
+            for e in items
+            if isinstance(e, AlertEvent) and e.alert.vehicle_id == "V001"
+        ]
+
+    assert matched_of_v001(positions.items) == [fix.fix_at for fix in fixes[:-MATCH_LAG]]
+    assert changes_of_v001(alerts.items) == changes_of_v001(expected_alerts.items)
+    assert changes_of_v001(alerts.items)[-1][0] is AlertChange.CLOSED

@@ -19,6 +19,8 @@ from transport.monitoring import Monitor, MonitorState, process_fleet
 from transport.pipeline.batch import VehicleState
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from transport.alerts.lifecycle import LifecycleParams
     from transport.pipeline.batch import Batch
     from transport.pipeline.context import VehicleDirectory
@@ -67,6 +69,11 @@ class EvaluateRules:
         return dataclasses.replace(
             batch, states=states, alert_events=batch.alert_events + tuple(events)
         )
+
+    def forget_vehicles(self, vehicle_ids: Collection[str]) -> None:
+        """Drop these vehicles' monitors: their checkpoints resume them (`_monitor`)."""
+        for vehicle_id in vehicle_ids:
+            self.monitors.pop(vehicle_id, None)
 
     def _monitor(self, context: VehicleContext, state: VehicleState | None) -> Monitor:
         """The vehicle's monitor with its current context, resumed from its checkpoint unless

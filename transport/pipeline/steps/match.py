@@ -26,7 +26,7 @@ from transport.matched import MatchedFix
 from transport.pipeline.batch import VehicleState
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Collection, Iterable
 
     from geodata.matching.matcher import MatchParams
     from geodata.matching.result import MatchedPoint
@@ -131,6 +131,13 @@ class Match:
             self.waiting.pop(vehicle_id, None)
             replayed += waiting_fixes(saved)
         return replayed
+
+    def forget_vehicles(self, vehicle_ids: Collection[str]) -> None:
+        """Drop these vehicles' matchers: their checkpoints restart them (`_restarted`)."""
+        for vehicle_id in vehicle_ids:
+            self.matchers.pop(vehicle_id, None)
+            self.waiting.pop(vehicle_id, None)
+            self.saved.pop(vehicle_id, None)
 
     def _push_round(self, fixes: list[tuple[Fix, float, float]]) -> list[MatchedFix]:
         """Push one fix of each of several vehicles; return the fixes decided by them."""
