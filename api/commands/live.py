@@ -62,6 +62,7 @@ DbOption = Annotated[Path, typer.Option("--db", help="SQLite file the fixes are 
 PrefixOption = Annotated[str, typer.Option("--prefix", help="Redis key prefix.")]
 DEFAULT_MATCH_LAG = 2
 DEFAULT_COMMIT_INTERVAL_MS = 1_000  # a vehicle seen in several batches is checkpointed once
+DEFAULT_READ_LINGER_MS = 100  # at most ten batches a second at light load
 DEFAULT_FORGET_IDLE_S = 3_600.0  # a vehicle parked, its terminal off, or moved to another worker
 
 
@@ -233,6 +234,14 @@ def worker(
             min=0.0, help="Seconds one read of the fleet's stops serves further batches (0: none)."
         ),
     ] = live_monitoring.DEFAULT_FLEET_VIEW_MAX_AGE_S,
+    read_linger_ms: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Read at most this often unless a read comes back full (fewer, larger "
+            "batches at light load; 0: read again at once).",
+        ),
+    ] = DEFAULT_READ_LINGER_MS,
     forget_idle_s: Annotated[
         float,
         typer.Option(
@@ -269,7 +278,8 @@ def worker(
             _run_worker(
                 redis_url, owned, n_shards=n_shards, db=db, name=consumer_name,
                 batch_size=batch_size, lease_ttl_ms=lease_ttl_ms, claim_idle_ms=claim_idle_ms,
-                commit_interval_s=commit_interval_s, forget_idle_s=forget_idle_s, prefix=prefix,
+                commit_interval_s=commit_interval_s, linger_s=read_linger_ms / 1000,
+                forget_idle_s=forget_idle_s, prefix=prefix,
                 monitoring=monitoring.setup if monitoring else None,
                 history=monitoring.session_factory if monitoring else None,
             )
@@ -335,6 +345,7 @@ async def _run_worker(
     lease_ttl_ms: int,
     claim_idle_ms: int | None,
     commit_interval_s: float,
+    linger_s: float,
     forget_idle_s: float,
     prefix: str,
     monitoring: chain.MonitoringSetup | None,
@@ -360,7 +371,7 @@ async def _run_worker(
     try:
         stats = await service.run_worker(
             consumer, fix_store=store, checkpoints=checkpoints, stop=stop,
-            batch_size=batch_size, commit_interval_s=commit_interval_s,
+            batch_size=batch_size, commit_interval_s=commit_interval_s, linger_s=linger_s,
             forget_idle_s=forget_idle_s, monitoring=monitoring,
         )  # fmt: skip
         typer.echo(f"worker {name} stopped: {stats.summary()}", err=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import math
 import sqlite3
@@ -71,10 +72,15 @@ class RunnerStats:
 class Runner:
     """Process deliveries of one consumer through a chain; commit, then acknowledge.
 
-    `fix_store` and `checkpoints` are the stores the chain's steps save to. A vehicle not seen
-    for `forget_idle_s` (on `clock`) is dropped from what the steps and the checkpoint store
-    hold in memory once its state is committed, and rebuilt from its checkpoint if it comes
-    back: a long-running worker holds the vehicles that report, not every vehicle it ever saw.
+    `fix_store` and `checkpoints` are the stores the chain's steps save to. A read comes at
+    least `linger_s` after the previous one began, unless that one came back full (a backlog):
+    at light load what arrives meanwhile goes in one batch rather than in many small ones that
+    each pay the per-batch costs (Kafka's consumers wait ``fetch.max.wait.ms`` alike).
+
+    A vehicle not seen for `forget_idle_s` (on `clock`) is dropped from what the steps and the
+    checkpoint store hold in memory once its state is committed, and rebuilt from its
+    checkpoint if it comes back: a long-running worker holds the vehicles that report, not
+    every vehicle it ever saw.
     """
 
     def __init__(
@@ -87,6 +93,7 @@ class Runner:
         batch_size: int = DEFAULT_BATCH_SIZE,
         block_ms: int = 500,
         commit_interval_s: float = 0.0,
+        linger_s: float = 0.0,
         forget_idle_s: float = math.inf,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -97,6 +104,7 @@ class Runner:
         self.batch_size = batch_size
         self.block_ms = block_ms
         self.commit_interval_s = commit_interval_s
+        self.linger_s = linger_s
         self.forget_idle_s = forget_idle_s
         self.clock = clock
         self.stats = RunnerStats()
@@ -105,6 +113,8 @@ class Runner:
         self.committed_at = clock()
         self.seen_at: dict[str, float] = {}
         self._swept_at = clock()
+        self._read_at = -math.inf
+        self._was_full = False
         self._interrupted: tuple[list[Delivery], int, Batch] | None = None
 
     async def run(self, *, stop: asyncio.Event) -> None:
@@ -118,7 +128,10 @@ class Runner:
 
         An empty read commits what is held, so a quiet stream is acknowledged promptly.
         """
+        await self._linger(stop)
+        self._read_at = self.clock()
         deliveries = await self.consumer.read(count=self.batch_size, block_ms=self.block_ms)
+        self._was_full = len(deliveries) >= self.batch_size
         if deliveries and not await self._retrying(
             lambda: self.process_isolating_faults(deliveries),
             what=f"batch of {len(deliveries)} fixes",
@@ -137,6 +150,22 @@ class Runner:
         ):
             await self.commit(stop=stop)
         return len(deliveries)
+
+    def linger_wait_s(self) -> float:
+        """Seconds the next read waits: what is left of `linger_s` since the previous read
+        began, none after a full read."""
+        return 0.0 if self._was_full else max(0.0, self._read_at + self.linger_s - self.clock())
+
+    async def _linger(self, stop: asyncio.Event | None) -> None:
+        """Wait `linger_wait_s`, or until `stop` is set."""
+        wait_s = self.linger_wait_s()
+        if wait_s == 0:
+            return
+        if stop is None:
+            await asyncio.sleep(wait_s)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), wait_s)
 
     async def commit(self, *, stop: asyncio.Event | None = None) -> None:
         """Commit the checkpoint, then the fixes, then acknowledge the deliveries they cover;

@@ -28,6 +28,7 @@ async def run_worker(
     stop: asyncio.Event,
     batch_size: int = runner.DEFAULT_BATCH_SIZE,
     commit_interval_s: float = 0.0,
+    linger_s: float = 0.0,
     forget_idle_s: float = math.inf,
     monitoring: chain.MonitoringSetup | None = None,
 ) -> runner.RunnerStats:
@@ -35,8 +36,9 @@ async def run_worker(
 
     With `monitoring` the fixes are matched, the rules run and alerts go to its sinks;
     without it the worker only deduplicates, orders and stores. Fixes and checkpoints are
-    committed and the fixes acknowledged every `commit_interval_s` (every batch with 0), and
-    vehicles silent for `forget_idle_s` dropped from memory (`runner.Runner`). The
+    committed and the fixes acknowledged every `commit_interval_s` (every batch with 0), reads
+    come at most every `linger_s` unless full, and vehicles silent for `forget_idle_s` are
+    dropped from memory (`runner.Runner`). The
     batch in hand is finished, committed and acknowledged before returning; then the consumer
     is closed, which hands its shards to a stand-by worker at once.
     """
@@ -49,6 +51,7 @@ async def run_worker(
         checkpoints=checkpoints,
         batch_size=batch_size,
         commit_interval_s=commit_interval_s,
+        linger_s=linger_s,
         forget_idle_s=forget_idle_s,
     )
     logger.info("worker %s started", consumer.name)
