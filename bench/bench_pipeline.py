@@ -89,6 +89,7 @@ TRIP_PAUSE = timedelta(minutes=30)
 PHASES = ("match", "drain", "ingest", "fleet")
 MATCH_BATCH = 8_000
 LIVE_READ = 250  # fixes per shard read: 1,000 per batch, about one per vehicle
+READ_LINGER_MS: int | None = None  # the workers' read linger; None: the worker's default
 LOADS = ("1203", "1075", "1017", "1202", "1830")
 
 
@@ -179,6 +180,7 @@ def worker_args(redis_url: str, db_url: str, fix_db: Path, prefix: str, shards: 
                 read: int | None = None) -> list[str]:  # fmt: skip
     options = [] if track else ["--no-track"]
     options += [] if read is None else ["--batch-size", str(read)]
+    options += [] if READ_LINGER_MS is None else ["--read-linger-ms", str(READ_LINGER_MS)]
     return [
         "worker", "--redis", redis_url, "--n-shards", str(N_SHARDS), "--shards", shards,
         "--name", name, "--prefix", prefix, "--db", str(fix_db), "--network", "default",
@@ -660,7 +662,7 @@ def fleet(redis_url: str, db_path: Path, layer: Path, work: Path, by_vehicle: li
 
 
 def main() -> None:
-    global N_VEHICLES  # a smaller fleet for a smoke run
+    global N_VEHICLES, READ_LINGER_MS  # a smaller fleet for a smoke run; a linger to compare
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vehicles", type=int, default=N_VEHICLES)
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -669,8 +671,11 @@ def main() -> None:
     parser.add_argument("--fleet-runs", nargs="+", type=fleet_run_option, default=FLEET_RUNS,
                         metavar="RATExWORKERS",
                         help="fleet runs as offered fixes/s x workers, e.g. 2000x1")  # fmt: skip
+    parser.add_argument("--read-linger-ms", type=int, default=None,
+                        help="the workers' read linger (default: the worker's own)")  # fmt: skip
     options = parser.parse_args()
     N_VEHICLES = options.vehicles
+    READ_LINGER_MS = options.read_linger_ms
     network = sources.load_network()
     trips = fleet_trips(network)
     by_vehicle = [rebased(trip_fixes(trip), plate_of(i), i) for i, trip in enumerate(trips)]
@@ -690,6 +695,7 @@ def main() -> None:
             "fix_interval_s": INTERVAL_S,
             "shards": N_SHARDS,
             "match_lag": MATCH_LAG,
+            "read_linger_ms": READ_LINGER_MS if READ_LINGER_MS is not None else "worker default",
             "database": "SQLite (WAL)",
             "sinks": [
                 "alerts → database + live channel",
