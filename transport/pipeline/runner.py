@@ -2,9 +2,9 @@
 
 The runner is the only caller of steps. It times each one and counts fixes in, out and dropped
 per reason. A batch that fails (a database or Redis unreachable) is retried with back-off from
-the step that failed, with the batch as that step received it: the steps before it keep state
-in memory (the online matchers, the rules' monitors) that has already taken the batch in, and
-would not take it in again.
+the step that failed, with the batch as that step received it: the steps before it (the online
+matchers, the rules' monitors) have taken it in already. Started over, they would go back to
+the vehicles' checkpoints and the matchers would begin new chains, matching some fixes worse.
 
 Processed batches are acknowledged only after their vehicles' states and then their fixes are
 committed: after every batch by default, or once per `commit_interval_s` (the worker's
@@ -77,10 +77,9 @@ class Runner:
     at light load what arrives meanwhile goes in one batch rather than in many small ones that
     each pay the per-batch costs (Kafka's consumers wait ``fetch.max.wait.ms`` alike).
 
-    A vehicle not seen for `forget_idle_s` (on `clock`) is dropped from what the steps and the
-    checkpoint store hold in memory once its state is committed, and rebuilt from its
-    checkpoint if it comes back: a long-running worker holds the vehicles that report, not
-    every vehicle it ever saw.
+    A vehicle whose last commit is `forget_idle_s` old (on `clock`) is dropped from what the
+    steps and the checkpoint store hold in memory, and rebuilt from its checkpoint if it comes
+    back: a long-running worker holds the vehicles that report, not every vehicle it ever saw.
     """
 
     def __init__(
@@ -111,7 +110,7 @@ class Runner:
         self.uncommitted: list[Delivery] = []
         self.uncommitted_by_vehicle: collections.Counter[str] = collections.Counter()
         self.committed_at = clock()
-        self.seen_at: dict[str, float] = {}
+        self.last_committed_at: dict[str, float] = {}  # by vehicle
         self._swept_at = clock()
         self._read_at = -math.inf
         self._was_full = False
@@ -141,11 +140,9 @@ class Runner:
             return 0  # unacknowledged: the bus delivers it again
         self.uncommitted += deliveries
         self.uncommitted_by_vehicle.update(d.fix.vehicle_id for d in deliveries)
-        now = self.clock()
-        self.seen_at.update((delivery.fix.vehicle_id, now) for delivery in deliveries)
         if self.uncommitted and (
             not deliveries
-            or now - self.committed_at >= self.commit_interval_s
+            or self.clock() - self.committed_at >= self.commit_interval_s
             or max(self.uncommitted_by_vehicle.values()) >= MAX_UNCOMMITTED_PER_VEHICLE
         ):
             await self.commit(stop=stop)
@@ -179,25 +176,26 @@ class Runner:
             await self.consumer.ack(self.uncommitted)
         self.stats.counts["acknowledged"] += len(self.uncommitted)
         self.stats.counts["commits"] += 1
+        self.last_committed_at.update(dict.fromkeys(self.uncommitted_by_vehicle, self.committed_at))
         self.uncommitted = []
         self.uncommitted_by_vehicle.clear()
         self._forget_idle_vehicles()
 
     def _forget_idle_vehicles(self) -> None:
-        """Drop the vehicles not seen for `forget_idle_s` from the steps' and the checkpoint
-        store's memory (looked for ten times per idle period; everything is committed now)."""
+        """Drop the vehicles last committed `forget_idle_s` ago or more from the steps' and the
+        checkpoint store's memory (looked for ten times per idle period)."""
         now = self.clock()
-        if now - self._swept_at < self.forget_idle_s / 10 or self._interrupted is not None:
+        if now - self._swept_at < self.forget_idle_s / 10:
             return
         self._swept_at = now
-        idle = [v for v, seen_at in self.seen_at.items() if now - seen_at >= self.forget_idle_s]
+        idle = [v for v, at in self.last_committed_at.items() if now - at >= self.forget_idle_s]
         if not idle:
             return
         for holder in (*self.chain, self.checkpoints):
             if isinstance(holder, HoldsVehicles):
                 holder.forget_vehicles(idle)
         for vehicle_id in idle:
-            del self.seen_at[vehicle_id]
+            del self.last_committed_at[vehicle_id]
         self.stats.counts["vehicles_forgotten"] += len(idle)
 
     async def _retrying(
