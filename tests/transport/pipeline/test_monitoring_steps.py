@@ -200,6 +200,23 @@ def run_and_commit(
     return batch
 
 
+def two_workers_on_redis(
+    network: RoadNetwork,
+    road: RoadContext,
+    fix_store: SqliteFixStore,
+    redis_url: str,
+    *,
+    positions: Collector,
+) -> tuple[tuple[chain.Chain, RedisCheckpointStore], tuple[chain.Chain, RedisCheckpointStore]]:
+    """Workers A and B, each with its chain and its own checkpoint store on one Redis."""
+    workers = []
+    for _ in "AB":
+        checkpoints = RedisCheckpointStore(redis_url)
+        steps = build(network, road, fix_store, checkpoints, Collector(), positions)
+        workers.append((steps, checkpoints))
+    return workers[0], workers[1]
+
+
 def test_a_worker_given_a_vehicle_back_resumes_from_the_checkpoint_written_meanwhile(
     network: RoadNetwork,
     road: RoadContext,
@@ -211,10 +228,9 @@ def test_a_worker_given_a_vehicle_back_resumes_from_the_checkpoint_written_meanw
     lost and regained): A must go on from B's checkpoint, not from its own monitor of before,
     so the alert it closes counts the violating fixes B saw too."""
     fixes = trip_fixes(trip)
-    a_checkpoints = RedisCheckpointStore(redis_server.url)
-    b_checkpoints = RedisCheckpointStore(redis_server.url)
-    a = build(network, road, fix_store, a_checkpoints, Collector(), Collector())
-    b = build(network, road, fix_store, b_checkpoints, Collector(), Collector())
+    (a, a_checkpoints), (b, b_checkpoints) = two_workers_on_redis(
+        network, road, fix_store, redis_server.url, positions=Collector()
+    )
     events: list[AlertEvent] = []
     for opened_at, fix in enumerate(fixes):  # noqa: B007 - the loop ends at the opening
         events += run_and_commit(a, [fix], a_checkpoints).alert_events
@@ -243,11 +259,10 @@ def test_the_fixes_a_matcher_held_back_are_matched_by_whoever_has_the_vehicle_ne
     """A's matcher holds back its last fixes when B takes the vehicle over, and B's when A gets
     it back: each fix is still matched once, in order (the last ones wait for later fixes)."""
     fixes = trip_fixes(trip)
-    a_checkpoints = RedisCheckpointStore(redis_server.url)
-    b_checkpoints = RedisCheckpointStore(redis_server.url)
     positions = Collector()
-    a = build(network, road, fix_store, a_checkpoints, Collector(), positions)
-    b = build(network, road, fix_store, b_checkpoints, Collector(), positions)
+    (a, a_checkpoints), (b, b_checkpoints) = two_workers_on_redis(
+        network, road, fix_store, redis_server.url, positions=positions
+    )
     third = len(fixes) // 3
     for steps, checkpoints, part in (
         (a, a_checkpoints, fixes[:third]),
