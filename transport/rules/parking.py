@@ -23,14 +23,24 @@ import shapely
 from geodata import restriction_index
 from geodata.restrictions import RestrictionKind
 from transport.frozen import evolve
-from transport.rules.base import EPOCH, US, RuleEvent, RuleSpec, Text, restriction_event
+from transport.rules.base import (
+    EPOCH,
+    US,
+    RuleEvent,
+    RuleSpec,
+    Text,
+    restriction_event,
+    step_alone,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from geodata.restriction_index import CompiledRestrictions
-    from transport.rules.base import FixBatch
+    from transport.rules.base import FixBatch, Stepped
     from transport.rules.params import RuleParams
 
-__all__ = ["RULE", "RULE_ID", "ParkingState", "follow_stops", "step"]
+__all__ = ["RULE", "RULE_ID", "ParkingState", "follow_stops", "step_fleet"]
 
 RULE_ID = "parking"
 _LEGAL_BASIS = Text(
@@ -112,14 +122,15 @@ def _event(
 
 
 def _place_events(
-    batch: FixBatch, stops: list[tuple[int, float, float, float]], params: RuleParams
+    batch: FixBatch,
+    stops: list[tuple[int, float, float, float]],
+    near_structure: list[bool],
+    near_fuel: list[bool],
+    params: RuleParams,
 ) -> dict[int, list[RuleEvent]]:
-    """Events for where each stop is: near structures or fuel, in no-parking zones."""
+    """Events for where each stop is: near structures or fuel (told for each stop), in
+    no-parking zones."""
     p, road = params.parking, batch.road
-    x = np.array([s[2] for s in stops], dtype=float)
-    y = np.array([s[3] for s in stops], dtype=float)
-    near_structure = road.near_structure(x, y, p.structure_distance_m).tolist()
-    near_fuel = road.near_fuel_station(x, y, p.fuel_station_distance_m).tolist()
     structure = Text(
         f"隧道或桥梁内或 {p.structure_distance_m:g} 米内",
         f"in or within {p.structure_distance_m:g} m of a tunnel or bridge",
@@ -211,16 +222,33 @@ def _rekey(event: RuleEvent, key: str) -> RuleEvent:
     return evolve(event, key=key)
 
 
-def step(
-    state: ParkingState, batch: FixBatch, params: RuleParams
-) -> tuple[ParkingState, list[tuple[int, RuleEvent]]]:
-    """Follow the stop; at each fix once it lasted `min_stop_s`, an event per parking fault."""
-    state, stops = follow_stops(state, batch, params)
-    if not stops:
-        return state, []
-    places, lots = _place_events(batch, stops, params), _lot_events(batch, stops, params)
-    events = [(pos, e) for pos, *_ in stops for e in (*places[pos], *lots[pos])]
-    return state, events
+def step_fleet(
+    states: Sequence[ParkingState], batches: Sequence[FixBatch], params: RuleParams
+) -> list[Stepped[ParkingState]]:
+    """Follow each vehicle's stop; at each fix once it lasted `min_stop_s`, an event per
+    parking fault. Structures and fuel stations near the stops of all the vehicles (one road)
+    are looked up in one query each."""
+    followed = [follow_stops(s, b, params) for s, b in zip(states, batches, strict=True)]
+    stopped = [k for k, (_, stops) in enumerate(followed) if stops]
+    if not stopped:
+        return [(state, []) for state, _ in followed]
+    p, road = params.parking, batches[stopped[0]].road
+    x = np.array([s[2] for k in stopped for s in followed[k][1]], dtype=float)
+    y = np.array([s[3] for k in stopped for s in followed[k][1]], dtype=float)
+    near_structure = road.near_structure(x, y, p.structure_distance_m).tolist()
+    near_fuel = road.near_fuel_station(x, y, p.fuel_station_distance_m).tolist()
+    out: list[Stepped[ParkingState]] = [(state, []) for state, _ in followed]
+    begin = 0
+    for k in stopped:
+        batch, (state, stops) = batches[k], followed[k]
+        end = begin + len(stops)
+        places = _place_events(
+            batch, stops, near_structure[begin:end], near_fuel[begin:end], params
+        )
+        lots = _lot_events(batch, stops, params)
+        out[k] = (state, [(pos, e) for pos, *_ in stops for e in (*places[pos], *lots[pos])])
+        begin = end
+    return out
 
 
 RULE: RuleSpec[ParkingState] = RuleSpec(
@@ -228,5 +256,6 @@ RULE: RuleSpec[ParkingState] = RuleSpec(
     title=Text("违规停车", "Parking violation"),
     legal_basis=_LEGAL_BASIS,
     initial_state=ParkingState,
-    step=step,
+    step=step_alone(step_fleet),
+    step_fleet=step_fleet,
 )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
 
 from tests.transport.rules.conftest import box, cargo, feature, local, monitor, opened, timeline
+from transport.monitoring import Monitor, process_fleet
 from transport.rules import waiting_clusters
 from transport.rules.base import VehicleContext
 
@@ -32,6 +34,46 @@ def test_stop_near_fuel_station(toy) -> None:
     m = monitor(toy, fuel=((114.0352, 22.5501),))
     changes = m.process_all(timeline(toy, NOON, 240, lon=114.035, speed_kmh=0.0))
     assert [a.key for a in opened(changes)] == ["near_fuel_station"]
+
+
+def test_vehicles_stopped_together_get_the_parking_alerts_each_gets_alone(toy) -> None:
+    # In the tunnel, near the fuel station, in a lot that does not admit the load, and in the
+    # open: one fleet batch per round, as a live worker steps them (`process_fleet`).
+    lot = feature(
+        "lot", "parking_lot", box(114.03, 22.54, 114.04, 22.56),
+        cargo={"classes": ["8"]}, max_dwell_min=360,
+    )  # fmt: skip
+    template = monitor(toy, lot, fuel=((114.0452, 22.5501),))
+    places = {"tunnel": 114.025, "fuel": 114.045, "lot": 114.035, "open": 114.055}
+    tracks = {
+        vehicle_id: [
+            dataclasses.replace(fix, vehicle_id=vehicle_id)
+            for fix in timeline(toy, NOON, 31 * 60, lon=lon, speed_kmh=0.0)
+        ]
+        for vehicle_id, lon in places.items()
+    }
+
+    def fresh(vehicle_id: str) -> Monitor:
+        vehicle = dataclasses.replace(template.vehicle, vehicle_id=vehicle_id)
+        return Monitor(vehicle, template.road)
+
+    alone: dict[str, list] = {}
+    for vehicle_id, track in tracks.items():
+        single = fresh(vehicle_id)
+        alone[vehicle_id] = [change for fix in track for change in single.process(fix)]
+    together = {vehicle_id: fresh(vehicle_id) for vehicle_id in tracks}
+    changes: dict[str, list] = {vehicle_id: [] for vehicle_id in tracks}
+    for round_fixes in zip(*tracks.values(), strict=True):
+        for vehicle_id, found in process_fleet(together, round_fixes).items():
+            changes[vehicle_id] += found
+    assert changes == alone
+    keys = {vehicle: sorted({a.key for a in opened(found)}) for vehicle, found in alone.items()}
+    assert keys == {
+        "tunnel": ["near_structure", "outside_lot"],
+        "fuel": ["near_fuel_station", "outside_lot"],
+        "lot": ["lot_admits:lot"],
+        "open": ["outside_lot"],
+    }
 
 
 def test_gps_drift_keeps_one_stop(toy) -> None:
