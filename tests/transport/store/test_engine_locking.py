@@ -1,4 +1,5 @@
-"""SQLite with several writers: with the write lock taken at begin, a writer waits its turn."""
+"""SQLite with several writers: with the write lock taken at begin, a writer waits its turn;
+with the write-ahead log, a reader holds back no writer."""
 
 from __future__ import annotations
 
@@ -58,3 +59,24 @@ def test_a_reading_transaction_that_writes_later_is_refused(tmp_path: Path) -> N
     """Why the workers lock on begin: the plain BEGIN fails here without waiting."""
     with pytest.raises(exc.OperationalError, match="database is locked"):
         _read_then_write_while_another_commits(tmp_path / "b.db", lock_on_begin=False)
+
+
+def test_a_writer_commits_while_a_reader_is_in_a_transaction(tmp_path: Path) -> None:
+    """The file is in write-ahead-log mode: a long read (the API's) does not hold back a
+    worker's commit, and the reader keeps the snapshot it began with."""
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    reader, writer = make_engine(url), make_engine(url, lock_on_begin=True)
+    try:
+        with writer.begin() as connection:
+            connection.execute(text("CREATE TABLE t (k INTEGER)"))
+            assert connection.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+        with reader.begin() as reading:
+            assert reading.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
+            with writer.begin() as connection:  # journal mode: "database is locked"
+                connection.execute(text("INSERT INTO t VALUES (1)"))
+            assert reading.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
+        with reader.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM t")).scalar_one() == 1
+    finally:
+        reader.dispose()
+        writer.dispose()
