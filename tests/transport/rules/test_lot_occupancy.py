@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from geodata.network import RoadNetwork
 from tests.transport.rules.conftest import (
@@ -184,3 +186,26 @@ def test_current_stops_publish_only_stops_that_lasted(toy) -> None:
     assert FleetStop.from_json(record.to_json()) == record
     m.process_many(timeline(toy, NOON + dt.timedelta(minutes=8), 60, lon=LOT_LON, speed_kmh=30))
     assert fleet_stops.current_stops({"V1": m}, ["V1"], m.road, RuleParams()) == {"V1": None}
+
+
+_ids = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+_times = st.integers(0, 4_000_000_000_000_000).map(
+    lambda us: dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=us)
+)
+
+
+@given(
+    st.builds(
+        FleetStop,
+        vehicle_id=_ids,
+        x=st.floats(-1e7, 1e7),
+        y=st.floats(-1e7, 1e7),
+        since_at=_times,
+        seen_at=_times,
+        lot_ids=st.lists(_ids, max_size=3).map(tuple),
+        classes=st.lists(st.sampled_from(["2.1", "3", "6.1", "8"]), max_size=3).map(tuple),
+        is_loaded=st.booleans(),
+    )
+)
+def test_a_fleet_stop_reads_back_as_written(stop: FleetStop) -> None:
+    assert FleetStop.from_json(stop.to_json()) == stop
