@@ -35,7 +35,8 @@ from geodata.network import RoadNetwork
 from transport import simulation, track_check
 from transport.cargo import CargoProfile
 from transport.monitoring import Monitor, process_fleet
-from transport.pipeline.steps.evaluate_rules import encode_checkpoint
+from transport.pipeline.batch import VehicleState
+from transport.pipeline.steps.evaluate_rules import MonitorCheckpoint
 from transport.rules.base import RoadContext, VehicleContext
 
 REPO = Path(__file__).resolve().parents[1]
@@ -184,7 +185,8 @@ def time_live_rounds(
             process_fleet(monitors, fixes)
             between = time.perf_counter()
             for vehicle_id in {f.vehicle_id for f in fixes}:
-                encode_checkpoint(monitors[vehicle_id].state)
+                checkpoint = MonitorCheckpoint(monitors[vehicle_id].state)
+                VehicleState(vehicle_id, monitor={"rules": checkpoint}).to_checkpoint()
             rules_s += between - started
             checkpoint_s += time.perf_counter() - between
         best_rules, best_checkpoint = min(best_rules, rules_s), min(best_checkpoint, checkpoint_s)

@@ -1,6 +1,7 @@
 """Checkpoints of per-vehicle state: in memory (embedded) or in Redis, so another worker resumes.
 
-Redis keeps one hash, ``{prefix}:vehicle_state``, field = vehicle id, value = the state as JSON;
+Redis keeps one hash, ``{prefix}:vehicle_state``, field = vehicle id, value = the state
+(`VehicleState.to_checkpoint`);
 it is live state, not the record (that is the fix store), so losing it costs only re-checking
 duplicates against the store.
 
@@ -97,7 +98,7 @@ class RedisCheckpointStore:
         if unread:
             values: list[bytes | None] = self.redis.hmget(self.key, unread)  # type: ignore[assignment]
             pairs = zip(unread, values, strict=True)
-            states |= {v: VehicleState.from_json(text) for v, text in pairs if text}
+            states |= {v: VehicleState.from_checkpoint(data) for v, data in pairs if data}
         return states
 
     def save_states(self, states: Iterable[VehicleState]) -> None:
@@ -110,7 +111,7 @@ class RedisCheckpointStore:
         if not self.uncommitted:
             return
         token = f"{self._writer}:{self._commits + 1}".encode()
-        mapping: dict[Any, Any] = {v: state.to_json() for v, state in self.uncommitted.items()}
+        mapping: dict[Any, Any] = {v: s.to_checkpoint() for v, s in self.uncommitted.items()}
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(self.key, mapping=mapping)
         pipe.hset(self.token_key, mapping=dict.fromkeys(mapping, token))

@@ -23,7 +23,7 @@ from transport.pipeline import chain, runner
 from transport.pipeline.batch import VehicleState, epoch_us
 from transport.pipeline.checkpoint import RedisCheckpointStore
 from transport.pipeline.fix_store import BufferedFixStore, SqliteFixStore
-from transport.pipeline.steps.evaluate_rules import MonitorCheckpoint, decode_checkpoint
+from transport.pipeline.steps.evaluate_rules import MonitorCheckpoint
 
 N_VEHICLES, N_STEPS = 5, 8
 
@@ -143,7 +143,7 @@ def test_a_monitor_state_is_encoded_when_committed_and_read_back_by_another_work
 
     writer.commit()
     (read,) = reader.load_states(["V0001"]).values()
-    assert decode_checkpoint(read.monitor["rules"]) == monitor_state
+    assert read.monitor["rules"] == monitor_state
     writer.close()
     reader.close()
 

@@ -131,7 +131,7 @@ def checkpointed_states(redis_url: str) -> dict[str, VehicleState]:
         raw = client.hgetall("hazmat:vehicle_state")
     finally:
         client.close()
-    return {k.decode(): VehicleState.from_json(v) for k, v in raw.items()}
+    return {k.decode(): VehicleState.from_checkpoint(v) for k, v in raw.items()}
 
 
 def pending_of(redis_url: str, consumer: str) -> int:

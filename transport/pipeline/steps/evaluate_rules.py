@@ -1,7 +1,7 @@
 """Step `evaluate_rules`: run every rule and the alert lifecycle over the matched fixes.
 
 One `Monitor` per vehicle lives in the worker; its state is put in the vehicle's checkpoint
-(`VehicleState.monitor["rules"]`, encoded only when the checkpoint is committed) so that a
+(`VehicleState.monitor["rules"]`, pickled with it when the checkpoint is committed) so that a
 worker taking the vehicle over resumes its clocks and open alerts instead of starting them
 again. The contexts (cargo, waybill,
 corridor) of the batch's vehicles are asked of the directory at once per batch, so a changed
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from transport.rules.base import RoadContext, VehicleContext
     from transport.rules.params import RuleParams
 
-__all__ = ["EvaluateRules", "MonitorCheckpoint", "decode_checkpoint", "encode_checkpoint"]
+__all__ = ["EvaluateRules", "MonitorCheckpoint", "decode_checkpoint"]
 
 CHECKPOINT_KEY = "rules"
 
@@ -105,32 +105,31 @@ class EvaluateRules:
 
 
 class MonitorCheckpoint:
-    """A monitor's state in a vehicle's checkpoint: held as it is, encoded when written."""
+    """A monitor's state in a vehicle's checkpoint, as this process holds it: the checkpoint
+    written holds the state itself (`checkpoint_value`), and so does a checkpoint read back."""
 
     __slots__ = ("state",)
 
     def __init__(self, state: MonitorState) -> None:
         self.state = state
 
-    def checkpoint_text(self) -> str:
-        """The state as checkpoint text (`encode_checkpoint`)."""
-        return encode_checkpoint(self.state)
+    def checkpoint_value(self) -> MonitorState:
+        """The state, as the checkpoint holds it."""
+        return self.state
 
 
-def _resumed(saved: MonitorCheckpoint | str | None) -> MonitorState | None:
-    """The monitor state a checkpoint holds: as held in this process, or read from its text."""
+def _resumed(saved: MonitorCheckpoint | MonitorState | str | None) -> MonitorState | None:
+    """The monitor state a checkpoint holds: as held in this process, as read back, or as the
+    text of earlier workers' checkpoints."""
     if isinstance(saved, MonitorCheckpoint):
         return saved.state
-    return decode_checkpoint(saved) if saved else None
-
-
-def encode_checkpoint(state: MonitorState) -> str:
-    """A monitor state as checkpoint text (pickle: written and read only by our workers)."""
-    return base64.b64encode(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)).decode()
+    if isinstance(saved, str):
+        return decode_checkpoint(saved) if saved else None
+    return saved
 
 
 def decode_checkpoint(text: str) -> MonitorState:
-    """Read a monitor state written by `encode_checkpoint`."""
+    """Read a monitor state from an earlier workers' checkpoint text (base64 of its pickle)."""
     state = pickle.loads(base64.b64decode(text))  # our own checkpoint, from our Redis
     if not isinstance(state, MonitorState):
         msg = "checkpoint does not hold a MonitorState"

@@ -40,24 +40,27 @@ CHECKPOINT_KEY = "match"
 
 
 class WaitingFixes:
-    """The fixes a vehicle's matcher holds back, in its checkpoint: held as they are, written
-    as the bus writes fixes."""
+    """The fixes a vehicle's matcher holds back, in its checkpoint: held as they are; the
+    checkpoint written holds them as a tuple (`checkpoint_value`)."""
 
     __slots__ = ("fixes",)
 
     def __init__(self, fixes: tuple[Fix, ...]) -> None:
         self.fixes = fixes
 
-    def checkpoint_text(self) -> list[str]:
-        """The fixes as the checkpoint holds them (`waiting_fixes` reads them back)."""
-        return [fix_json.fix_to_json(fix).decode() for fix in self.fixes]
+    def checkpoint_value(self) -> tuple[Fix, ...]:
+        """The fixes, as the checkpoint holds them (`waiting_fixes` reads them back)."""
+        return self.fixes
 
 
-def waiting_fixes(saved: WaitingFixes | list[str]) -> tuple[Fix, ...]:
-    """The waiting fixes of a checkpoint: as held in this process, or read from its text."""
+def waiting_fixes(saved: WaitingFixes | tuple[Fix, ...] | list[str]) -> tuple[Fix, ...]:
+    """The waiting fixes of a checkpoint: as held in this process, as read back, or as the
+    JSON texts of earlier workers' checkpoints."""
     if isinstance(saved, WaitingFixes):
         return saved.fixes
-    return tuple(fix_json.fix_from_json(text) for text in saved)
+    if isinstance(saved, list):
+        return tuple(fix_json.fix_from_json(text) for text in saved)
+    return saved
 
 
 class Match:
