@@ -1,4 +1,7 @@
-"""Route deviation: outside the approved route's corridor for longer than `min_duration_s`."""
+"""Route deviation: outside the approved route's corridor for longer than `min_duration_s`.
+
+The fixes of a whole fleet's batches are tested against their corridors at once (`step_fleet`).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import shapely
 
-from transport.rules.base import EPOCH, US, RuleEvent, RuleSpec, Text
+from transport.rules.base import EPOCH, US, RuleEvent, RuleSpec, Text, step_alone
 
 if TYPE_CHECKING:
-    from transport.rules.base import FixBatch
+    from collections.abc import Sequence
+
+    from transport.rules.base import FixBatch, Stepped
     from transport.rules.params import RuleParams
 
-__all__ = ["RULE", "RULE_ID", "DeviationState", "step"]
+__all__ = ["RULE", "RULE_ID", "DeviationState", "step_fleet"]
 
 RULE_ID = "route_deviation"
 _LEGAL_BASIS = Text(
@@ -32,17 +37,43 @@ class DeviationState:
     max_distance_m: float = 0.0
 
 
-def step(
-    state: DeviationState, batch: FixBatch, params: RuleParams
-) -> tuple[DeviationState, list[tuple[int, RuleEvent]]]:
-    """Track time outside the corridor; emit at each fix once it lasted `min_duration_s`."""
-    corridor = batch.vehicle.corridor
-    if corridor is None:
-        return DeviationState(), []
-    points = shapely.points(batch.x, batch.y)
-    is_outside = ~shapely.covers(corridor, points)
-    distance_m = np.zeros(len(batch))
-    distance_m[is_outside] = shapely.distance(corridor, points[is_outside])
+def step_fleet(
+    states: Sequence[DeviationState], batches: Sequence[FixBatch], params: RuleParams
+) -> list[Stepped[DeviationState]]:
+    """Track each vehicle's time outside its corridor; emit at each fix once it lasted
+    `min_duration_s`. Whether each fix lies outside its vehicle's corridor, and how far, is
+    found for all the vehicles' fixes in one call each."""
+    out: list[Stepped[DeviationState]] = [(DeviationState(), []) for _ in batches]
+    located = [k for k, batch in enumerate(batches) if batch.vehicle.corridor is not None]
+    if not located:
+        return out
+    sizes = [len(batches[k]) for k in located]
+    corridors = np.empty(len(located), dtype=object)
+    corridors[:] = [batches[k].vehicle.corridor for k in located]
+    corridors = np.repeat(corridors, sizes)
+    points = shapely.points(
+        np.concatenate([batches[k].x for k in located]),
+        np.concatenate([batches[k].y for k in located]),
+    )
+    is_outside = ~shapely.covers(corridors, points)
+    distance_m = np.zeros(len(points))
+    distance_m[is_outside] = shapely.distance(corridors[is_outside], points[is_outside])
+    ends = np.cumsum(sizes).tolist()
+    for k, begin, end in zip(located, [0, *ends], ends, strict=False):
+        outside, off_m = is_outside[begin:end], distance_m[begin:end]
+        out[k] = _follow(states[k], batches[k], outside, off_m, params)
+    return out
+
+
+def _follow(
+    state: DeviationState,
+    batch: FixBatch,
+    is_outside: np.ndarray,
+    distance_m: np.ndarray,
+    params: RuleParams,
+) -> Stepped[DeviationState]:
+    """Follow one vehicle's time outside its corridor over its batch (outside and distance
+    told for each fix)."""
     since = None if state.outside_since is None else (state.outside_since - EPOCH) // US
     worst_m, events = state.max_distance_m, []
     for pos, outside in enumerate(is_outside.tolist()):
@@ -90,5 +121,6 @@ RULE: RuleSpec[DeviationState] = RuleSpec(
     title=Text("偏离核定路线", "Deviation from the approved route"),
     legal_basis=_LEGAL_BASIS,
     initial_state=DeviationState,
-    step=step,
+    step=step_alone(step_fleet),
+    step_fleet=step_fleet,
 )

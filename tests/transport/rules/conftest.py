@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ from geodata import restriction_index, restrictions
 from geodata.network import RoadNetwork
 from transport.cargo import CargoProfile
 from transport.matched import MatchedFix
-from transport.monitoring import Monitor
+from transport.monitoring import Monitor, process_fleet
 from transport.rules.base import RoadContext, VehicleContext
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -158,3 +159,21 @@ def opened(changes: list[Any], rule_id: str | None = None) -> list[Any]:
         for c in changes
         if c.change == "opened" and (rule_id is None or c.alert.rule_id == rule_id)
     ]
+
+
+def alone_and_together(
+    make: Callable[[str], Monitor], tracks: dict[str, list[MatchedFix]]
+) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+    """Each vehicle's alert changes when its track is fed fix by fix to a monitor of its own
+    (`make`), and when the tracks go through fresh monitors together, a fix of each vehicle per
+    round (`process_fleet`, as a live worker steps them)."""
+    alone: dict[str, list[Any]] = {}
+    for vehicle_id, track in tracks.items():
+        single = make(vehicle_id)
+        alone[vehicle_id] = [change for fix in track for change in single.process(fix)]
+    monitors = {vehicle_id: make(vehicle_id) for vehicle_id in tracks}
+    together: dict[str, list[Any]] = {vehicle_id: [] for vehicle_id in tracks}
+    for round_fixes in zip(*tracks.values(), strict=True):
+        for vehicle_id, found in process_fleet(monitors, round_fixes).items():
+            together[vehicle_id] += found
+    return alone, together

@@ -7,8 +7,17 @@ import datetime as dt
 
 import numpy as np
 
-from tests.transport.rules.conftest import box, cargo, feature, local, monitor, opened, timeline
-from transport.monitoring import Monitor, process_fleet
+from tests.transport.rules.conftest import (
+    alone_and_together,
+    box,
+    cargo,
+    feature,
+    local,
+    monitor,
+    opened,
+    timeline,
+)
+from transport.monitoring import Monitor
 from transport.rules import waiting_clusters
 from transport.rules.base import VehicleContext
 
@@ -57,16 +66,8 @@ def test_vehicles_stopped_together_get_the_parking_alerts_each_gets_alone(toy) -
         vehicle = dataclasses.replace(template.vehicle, vehicle_id=vehicle_id)
         return Monitor(vehicle, template.road)
 
-    alone: dict[str, list] = {}
-    for vehicle_id, track in tracks.items():
-        single = fresh(vehicle_id)
-        alone[vehicle_id] = [change for fix in track for change in single.process(fix)]
-    together = {vehicle_id: fresh(vehicle_id) for vehicle_id in tracks}
-    changes: dict[str, list] = {vehicle_id: [] for vehicle_id in tracks}
-    for round_fixes in zip(*tracks.values(), strict=True):
-        for vehicle_id, found in process_fleet(together, round_fixes).items():
-            changes[vehicle_id] += found
-    assert changes == alone
+    alone, together = alone_and_together(fresh, tracks)
+    assert together == alone
     keys = {vehicle: sorted({a.key for a in opened(found)}) for vehicle, found in alone.items()}
     assert keys == {
         "tunnel": ["near_structure", "outside_lot"],
