@@ -619,9 +619,11 @@ def with_gateway(redis_url: str, prefix: str, work: Path, coroutine: Any) -> dic
 
 
 def fleet(redis_url: str, db_path: Path, layer: Path, work: Path, by_vehicle: list[list[Fix]],
-          *, offered_per_s: float, n_workers: int) -> dict[str, Any]:  # fmt: skip
-    """Gateway and workers with monitoring; 1,000 terminals at a fixed offered load."""
-    prefix = f"fleet{int(offered_per_s)}w{n_workers}"
+          *, offered_per_s: float, n_workers: int, run: int) -> dict[str, Any]:  # fmt: skip
+    """Gateway and workers with monitoring; 1,000 terminals at a fixed offered load. Each run
+    (its index in `--fleet-runs`) has its own stores and Redis keys: a repeated load would
+    otherwise find its fixes stored already and drop them all as duplicates."""
+    prefix = f"fleet{run}-{int(offered_per_s)}w{n_workers}"
     per_vehicle = int(FLEET_RUN_MAX_S * offered_per_s / len(by_vehicle)) + 1
     by_vehicle = continued(by_vehicle, per_vehicle)
     db_copy = work / f"{prefix}.db"
@@ -747,11 +749,10 @@ def server_phases(phases: list[str], network: Any, fixes: list[Fix],
             print(results["gateway_ingest"])
         if "fleet" in phases:
             results["fleet_runs"] = [
-                fleet(
-                    redis_url, db_path, layer_path, work, by_vehicle, offered_per_s=r, n_workers=w
-                )
-                for r, w in fleet_runs
-            ]
+                fleet(redis_url, db_path, layer_path, work, by_vehicle,
+                      offered_per_s=r, n_workers=w, run=k)
+                for k, (r, w) in enumerate(fleet_runs)
+            ]  # fmt: skip
     return results
 
 
