@@ -10,24 +10,21 @@ waybill reaches the rules.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import pickle
 from typing import TYPE_CHECKING
 
 from transport.monitoring import Monitor, MonitorState, process_fleet
-from transport.pipeline.batch import VehicleState
 
 if TYPE_CHECKING:
     from collections.abc import Collection
 
     from transport.alerts.lifecycle import LifecycleParams
-    from transport.pipeline.batch import Batch
+    from transport.pipeline.batch import Batch, VehicleState
     from transport.pipeline.context import VehicleDirectory
     from transport.rules.base import RoadContext, VehicleContext
     from transport.rules.params import RuleParams
 
-__all__ = ["EvaluateRules", "MonitorCheckpoint", "decode_checkpoint"]
+__all__ = ["EvaluateRules", "MonitorCheckpoint"]
 
 CHECKPOINT_KEY = "rules"
 
@@ -59,13 +56,8 @@ class EvaluateRules:
         }
         changes = process_fleet(monitors, batch.matched, fleet=batch.fleet)
         events = [event for vehicle_changes in changes.values() for event in vehicle_changes]
-        states = dict(batch.states)
-        for vehicle_id in touched:
-            state = states.get(vehicle_id) or VehicleState(vehicle_id)
-            saved = MonitorCheckpoint(self.monitors[vehicle_id].state)
-            states[vehicle_id] = dataclasses.replace(
-                state, monitor={**state.monitor, CHECKPOINT_KEY: saved}
-            )
+        saved = {v: MonitorCheckpoint(self.monitors[v].state) for v in touched}
+        states = batch.states_with(CHECKPOINT_KEY, saved)
         return dataclasses.replace(
             batch, states=states, alert_events=batch.alert_events + tuple(events)
         )
@@ -118,20 +110,6 @@ class MonitorCheckpoint:
         return self.state
 
 
-def _resumed(saved: MonitorCheckpoint | MonitorState | str | None) -> MonitorState | None:
-    """The monitor state a checkpoint holds: as held in this process, as read back, or as the
-    text of earlier workers' checkpoints."""
-    if isinstance(saved, MonitorCheckpoint):
-        return saved.state
-    if isinstance(saved, str):
-        return decode_checkpoint(saved) if saved else None
-    return saved
-
-
-def decode_checkpoint(text: str) -> MonitorState:
-    """Read a monitor state from an earlier workers' checkpoint text (base64 of its pickle)."""
-    state = pickle.loads(base64.b64decode(text))  # our own checkpoint, from our Redis
-    if not isinstance(state, MonitorState):
-        msg = "checkpoint does not hold a MonitorState"
-        raise TypeError(msg)
-    return state
+def _resumed(saved: MonitorCheckpoint | MonitorState | None) -> MonitorState | None:
+    """The monitor state a checkpoint holds: as held in this process, or as read back."""
+    return saved.state if isinstance(saved, MonitorCheckpoint) else saved

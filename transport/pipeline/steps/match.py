@@ -21,9 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from geodata.matching.online import OnlineMatcher, match_step_many
-from transport.bus import fix_json
 from transport.matched import MatchedFix
-from transport.pipeline.batch import VehicleState
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable
@@ -53,14 +51,9 @@ class WaitingFixes:
         return self.fixes
 
 
-def waiting_fixes(saved: WaitingFixes | tuple[Fix, ...] | list[str]) -> tuple[Fix, ...]:
-    """The waiting fixes of a checkpoint: as held in this process, as read back, or as the
-    JSON texts of earlier workers' checkpoints."""
-    if isinstance(saved, WaitingFixes):
-        return saved.fixes
-    if isinstance(saved, list):
-        return tuple(fix_json.fix_from_json(text) for text in saved)
-    return saved
+def waiting_fixes(saved: WaitingFixes | tuple[Fix, ...]) -> tuple[Fix, ...]:
+    """The waiting fixes of a checkpoint: as held in this process, or as read back."""
+    return saved.fixes if isinstance(saved, WaitingFixes) else saved
 
 
 class Match:
@@ -107,18 +100,14 @@ class Match:
         return self._decided(batch, matched, self.matchers)
 
     def _decided(
-        self, batch: Batch, matched: list[MatchedFix], vehicle_ids: Iterable[str]
+        self, batch: Batch, matched: list[MatchedFix], vehicle_ids: Collection[str]
     ) -> Batch:
         """The batch with the fixes decided added and the vehicles' waiting fixes in their
         states."""
-        states = dict(batch.states)
         for vehicle_id in vehicle_ids:
-            state = states.get(vehicle_id) or VehicleState(vehicle_id)
-            saved = WaitingFixes(tuple(fix for fix, _, _ in self.waiting[vehicle_id].values()))
-            self.saved[vehicle_id] = saved
-            states[vehicle_id] = dataclasses.replace(
-                state, monitor={**state.monitor, CHECKPOINT_KEY: saved}
-            )
+            waiting = tuple(fix for fix, _, _ in self.waiting[vehicle_id].values())
+            self.saved[vehicle_id] = WaitingFixes(waiting)
+        states = batch.states_with(CHECKPOINT_KEY, {v: self.saved[v] for v in vehicle_ids})
         return dataclasses.replace(batch, matched=batch.matched + tuple(matched), states=states)
 
     def _restarted(self, vehicle_ids: Iterable[str], batch: Batch) -> list[Fix]:
