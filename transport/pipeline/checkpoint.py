@@ -10,7 +10,9 @@ processed batch, `commit` makes what was saved durable. The Redis store holds sa
 this process until the commit, which the runner makes every commit interval (before storing
 the fixes and acknowledging them): a vehicle seen in several batches of one interval is
 encoded and written once, and a worker killed before it leaves its fixes pending, so the worker
-that claims them resumes from the last commit and processes them again.
+that claims them resumes from the last commit and processes them again. A commit may be written
+in another thread while the next batches are processed (`prepare_commit`): the states it sets
+aside are served from memory until they are written, and later saves wait for the next commit.
 
 A second hash, ``{prefix}:vehicle_state_token``, holds beside each state a token naming the
 store and commit that wrote it (written in the same transaction). A store keeps the states it
@@ -29,7 +31,7 @@ from transport.pipeline.batch import VehicleState
 from transport.redis_client import retrying_client
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable
+    from collections.abc import Callable, Collection, Iterable
 
 __all__ = ["CheckpointStore", "MemoryCheckpointStore", "RedisCheckpointStore"]
 
@@ -43,6 +45,12 @@ class CheckpointStore(Protocol):
 
     def save_states(self, states: Iterable[VehicleState]) -> None:
         """Save states, all or none (durable once committed)."""
+        ...
+
+    def prepare_commit(self) -> Callable[[], None]:
+        """Set the saved states aside for one commit; return the blocking call that makes them
+        durable, all or none (it may run in another thread while later states are loaded and
+        saved; until it succeeds, call it again before preparing the next commit)."""
         ...
 
     def commit(self) -> None:
@@ -64,6 +72,10 @@ class MemoryCheckpointStore:
         """Save states."""
         self._states.update((state.vehicle_id, state) for state in states)
 
+    def prepare_commit(self) -> Callable[[], None]:
+        """Return `commit`: there is nothing to set aside."""
+        return self.commit
+
     def commit(self) -> None:
         """Nothing to do: a saved state is as durable as this process."""
 
@@ -78,15 +90,18 @@ class RedisCheckpointStore:
         self.token_key = f"{prefix}:vehicle_state_token"
         self.redis = retrying_client(url)
         self.uncommitted: dict[str, VehicleState] = {}
+        self.in_flight: dict[str, VehicleState] = {}  # set aside for the commit being written
         self.committed: dict[str, tuple[bytes, VehicleState]] = {}  # vehicle: (token, state)
         self._writer = uuid.uuid4().hex
         self._commits = 0
 
     def load_states(self, vehicle_ids: Iterable[str]) -> dict[str, VehicleState]:
-        """Return the saved states of these vehicles: uncommitted ones, the ones this store
-        committed and nobody wrote since, the rest read in one HMGET."""
+        """Return the saved states of these vehicles: uncommitted ones (held or being written),
+        the ones this store committed and nobody wrote since, the rest read in one HMGET."""
         ids = list(dict.fromkeys(vehicle_ids))
+        in_flight = self.in_flight  # replaced, never changed, when written: one look is enough
         states = {v: self.uncommitted[v] for v in ids if v in self.uncommitted}
+        states |= {v: in_flight[v] for v in ids if v not in states and v in in_flight}
         unread = [v for v in ids if v not in states]
         if unread:
             tokens: list[bytes | None] = self.redis.hmget(self.token_key, unread)  # type: ignore[assignment]
@@ -105,20 +120,33 @@ class RedisCheckpointStore:
         """Hold states until the commit."""
         self.uncommitted.update((state.vehicle_id, state) for state in states)
 
+    def prepare_commit(self) -> Callable[[], None]:
+        """Set the held states aside (with any a failed write left) and return the call that
+        writes them; they are served from memory meanwhile."""
+        self.in_flight = {**self.in_flight, **self.uncommitted}
+        self.uncommitted = {}
+        return self._write_in_flight
+
     def commit(self) -> None:
-        """Write the held states and their token in one transaction (MULTI); on failure they
-        stay held."""
-        if not self.uncommitted:
+        """Write the held states and their token in one transaction; on failure the next
+        commit writes them."""
+        self.prepare_commit()()
+
+    def _write_in_flight(self) -> None:
+        """Write the states set aside and their token in one transaction (MULTI), then serve
+        them as committed; on failure they stay set aside."""
+        in_flight = self.in_flight
+        if not in_flight:
             return
         token = f"{self._writer}:{self._commits + 1}".encode()
-        mapping: dict[Any, Any] = {v: s.to_checkpoint() for v, s in self.uncommitted.items()}
+        mapping: dict[Any, Any] = {v: s.to_checkpoint() for v, s in in_flight.items()}
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(self.key, mapping=mapping)
         pipe.hset(self.token_key, mapping=dict.fromkeys(mapping, token))
         pipe.execute()
         self._commits += 1
-        self.committed.update((v, (token, state)) for v, state in self.uncommitted.items())
-        self.uncommitted.clear()
+        self.committed.update((v, (token, state)) for v, state in in_flight.items())
+        self.in_flight = {}  # after `committed`: a reader finds each state in one of the two
 
     def forget_vehicles(self, vehicle_ids: Collection[str]) -> None:
         """Stop serving these vehicles' committed states from memory (read them when asked)."""

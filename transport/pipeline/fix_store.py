@@ -18,7 +18,7 @@ from transport.fixes import Fix, FixSource
 from transport.pipeline.batch import EPOCH, epoch_us
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
     from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -67,12 +67,13 @@ class BufferedFixStore:
 
     A worker killed before the checkpoint has stored neither, so whoever claims its fixes
     processes them again instead of finding them stored and dropping them as duplicates.
-    Lookups see the held fixes as stored.
+    Lookups see the held fixes as stored, and those set aside for a commit being written.
     """
 
     def __init__(self, store: FixStore) -> None:
         self.store = store
         self.held: dict[tuple[str, int], Fix] = {}
+        self.in_flight: dict[tuple[str, int], Fix] = {}  # set aside for the commit being written
 
     def add_fixes(self, fixes: Sequence[Fix]) -> int:
         """Hold fixes for the commit; return how many were not held already."""
@@ -81,21 +82,35 @@ class BufferedFixStore:
         return len(self.held) - before
 
     def stored_fix_us(self, vehicle_id: str, fix_us: Iterable[int]) -> set[int]:
-        """Return which of these fix times of a vehicle are held or stored."""
+        """Return which of these fix times of a vehicle are held, being written or stored."""
         wanted = set(fix_us)
-        held = {us for us in wanted if (vehicle_id, us) in self.held}
+        # `in_flight` is replaced, never changed, once stored: looked at once, it is enough
+        unstored = (self.held, self.in_flight)
+        held = {us for us in wanted if any((vehicle_id, us) in fixes for fixes in unstored)}
         unheld = wanted - held
         return held | self.store.stored_fix_us(vehicle_id, unheld) if unheld else held
 
+    def prepare_commit(self) -> Callable[[], None]:
+        """Set the held fixes aside (with any a failed write left) and return the blocking
+        call that stores them; lookups still see them meanwhile."""
+        self.in_flight = {**self.in_flight, **self.held}
+        self.held = {}
+        return self._store_in_flight
+
     def commit(self) -> None:
-        """Store the held fixes in one transaction; on failure they stay held."""
-        if not self.held:
+        """Store the held fixes in one transaction; on failure the next commit stores them."""
+        self.prepare_commit()()
+
+    def _store_in_flight(self) -> None:
+        """Store the fixes set aside in one transaction; on failure they stay set aside."""
+        in_flight = self.in_flight
+        if not in_flight:
             return
-        fixes = list(self.held.values())
+        fixes = list(in_flight.values())
         added = self.store.add_fixes(fixes)
         if added != len(fixes):
             logger.info("%d of %d fixes were stored already", len(fixes) - added, len(fixes))
-        self.held.clear()
+        self.in_flight = {}
 
 
 class SqliteFixStore:
