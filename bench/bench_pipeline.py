@@ -49,6 +49,12 @@ from typing import Any
 
 import numpy as np
 import redis
+from bench_databases import (  # beside this script
+    BenchDatabases,
+    PostgresDatabases,
+    SqliteDatabases,
+    count_alerts,
+)
 from machine_speed import reference_loop_s  # beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -207,11 +213,6 @@ def stored_fixes(fix_db: Path) -> int:
             return 0
 
 
-def count_alerts(db_path: Path) -> int:
-    with contextlib.closing(sqlite3.connect(db_path, timeout=30)) as connection:
-        return int(connection.execute("SELECT count(*) FROM alerts").fetchone()[0])
-
-
 # --- data -------------------------------------------------------------------------------------
 
 
@@ -256,9 +257,8 @@ def plate_of(index: int) -> str:
     return f"粤B{index:05d}"
 
 
-def seed_database(db_path: Path) -> None:
+def seed_database(url: str) -> None:
     """One carrier, 1,000 tankers with terminals, each with a dispatched waybill."""
-    url = f"sqlite:///{db_path}"
     migrate(url)
     engine = make_engine(url)
     catalogue = goods.load_builtin_catalogue()
@@ -334,14 +334,13 @@ def match_phase(network: Any, fixes: list[Fix], *, repeats: int = 3) -> dict[str
 # --- phase 1 and 2: worker throughput and memory ----------------------------------------------
 
 
-def drain(redis_url: str, fixes: list[Fix], db_path: Path, layer: Path, work: Path,
+def drain(redis_url: str, fixes: list[Fix], databases: BenchDatabases, layer: Path, work: Path,
           n_workers: int, *, track: bool = True,
           read: int | None = None) -> dict[str, Any]:  # fmt: skip
     """Put every fix on Redis, start `n_workers` workers, time them until all are stored
     (`read`: fixes per shard read, the worker's default when None)."""
     prefix = f"drain{n_workers}{'' if track else 'notrack'}{read or ''}"
-    db_copy = work / f"{prefix}.db"
-    shutil.copy(db_path, db_copy)
+    db_url = databases.copy(prefix)
     fix_db = work / f"{prefix}-fixes.sqlite"
 
     async def preload() -> None:
@@ -355,7 +354,7 @@ def drain(redis_url: str, fixes: list[Fix], db_path: Path, layer: Path, work: Pa
         start(
             worker_args(
                 redis_url,
-                f"sqlite:///{db_copy}",
+                db_url,
                 fix_db,
                 prefix,
                 shards,
@@ -383,7 +382,7 @@ def drain(redis_url: str, fixes: list[Fix], db_path: Path, layer: Path, work: Pa
     finally:
         for worker in workers:
             stop(worker)  # each finishes (and publishes) the batch in hand
-    alerts = count_alerts(db_copy)
+    alerts = count_alerts(db_url)
     rate = (done - first) / elapsed_s if elapsed_s > 0 else float("nan")
     return {
         "workers": n_workers,
@@ -618,7 +617,8 @@ def with_gateway(redis_url: str, prefix: str, work: Path, coroutine: Any) -> dic
         stop(gateway)
 
 
-def fleet(redis_url: str, db_path: Path, layer: Path, work: Path, by_vehicle: list[list[Fix]],
+def fleet(redis_url: str, databases: BenchDatabases, layer: Path, work: Path,
+          by_vehicle: list[list[Fix]],
           *, offered_per_s: float, n_workers: int, run: int) -> dict[str, Any]:  # fmt: skip
     """Gateway and workers with monitoring; 1,000 terminals at a fixed offered load. Each run
     (its index in `--fleet-runs`) has its own stores and Redis keys: a repeated load would
@@ -626,11 +626,10 @@ def fleet(redis_url: str, db_path: Path, layer: Path, work: Path, by_vehicle: li
     prefix = f"fleet{run}-{int(offered_per_s)}w{n_workers}"
     per_vehicle = int(FLEET_RUN_MAX_S * offered_per_s / len(by_vehicle)) + 1
     by_vehicle = continued(by_vehicle, per_vehicle)
-    db_copy = work / f"{prefix}.db"
-    shutil.copy(db_path, db_copy)
+    db_url = databases.copy(prefix)
     fix_db = work / f"{prefix}-fixes.sqlite"
     workers = [
-        start(worker_args(redis_url, f"sqlite:///{db_copy}", fix_db, prefix, shards, f"f{k}",
+        start(worker_args(redis_url, db_url, fix_db, prefix, shards, f"f{k}",
                           layer), work / f"{prefix}-w{k}.log")
         for k, shards in enumerate(shard_split(n_workers))
     ]  # fmt: skip
@@ -654,7 +653,7 @@ def fleet(redis_url: str, db_path: Path, layer: Path, work: Path, by_vehicle: li
         for worker in workers:
             stop(worker)
     result["workers"] = n_workers
-    result["alerts_stored"] = count_alerts(db_copy)
+    result["alerts_stored"] = count_alerts(db_url)
     result["fixes_stored"] = stored_fixes(fix_db)
     print(result)
     return result
@@ -675,6 +674,10 @@ def main() -> None:
                         help="fleet runs as offered fixes/s x workers, e.g. 2000x1")  # fmt: skip
     parser.add_argument("--read-linger-ms", type=int, default=None,
                         help="the workers' read linger (default: the worker's own)")  # fmt: skip
+    parser.add_argument("--postgres", metavar="URL", default=None,
+                        help="record into PostgreSQL databases made on this server (e.g. "
+                             "postgresql+psycopg://postgres@127.0.0.1:5432/postgres); "
+                             "default: SQLite files")  # fmt: skip
     options = parser.parse_args()
     N_VEHICLES = options.vehicles
     READ_LINGER_MS = options.read_linger_ms
@@ -698,7 +701,7 @@ def main() -> None:
             "shards": N_SHARDS,
             "match_lag": MATCH_LAG,
             "read_linger_ms": READ_LINGER_MS if READ_LINGER_MS is not None else "worker default",
-            "database": "SQLite (WAL)",
+            "database": "PostgreSQL" if options.postgres else "SQLite (WAL)",
             "sinks": [
                 "alerts → database + live channel",
                 "reminders → gateway",
@@ -710,7 +713,8 @@ def main() -> None:
         results |= match_phase(network, fixes)
     if set(options.phases) - {"match"}:
         results |= server_phases(options.phases, network, fixes, by_vehicle,
-                                 fleet_runs=tuple(options.fleet_runs))  # fmt: skip
+                                 fleet_runs=tuple(options.fleet_runs),
+                                 postgres_url=options.postgres)  # fmt: skip
     options.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n",
                            encoding="utf-8")  # fmt: skip
     print(f"wrote {options.out}")
@@ -727,43 +731,57 @@ def fleet_run_option(text: str) -> tuple[float, int]:
 
 
 def server_phases(phases: list[str], network: Any, fixes: list[Fix],
-                  by_vehicle: list[list[Fix]], *,
-                  fleet_runs: tuple[tuple[float, int], ...]) -> dict[str, Any]:  # fmt: skip
-    """The phases with Redis, a database, workers and a gateway."""
-    results: dict[str, Any] = {}
-    layer = demo_layers.default_demo_layer(network)
+                  by_vehicle: list[list[Fix]], *, fleet_runs: tuple[tuple[float, int], ...],
+                  postgres_url: str | None) -> dict[str, Any]:  # fmt: skip
+    """The phases with Redis, a database (SQLite, or PostgreSQL on `postgres_url`), workers
+    and a gateway."""
     with tempfile.TemporaryDirectory() as scratch, redis_server(Path(scratch)) as redis_url:
         work = Path(scratch)
-        layer_path = work / "demo-layer.geojson"
-        layer_path.write_text(json.dumps(layer.model_dump(mode="json", exclude_none=True)))
-        db_path = work / "seed.db"
-        t0 = time.monotonic()
-        seed_database(db_path)
-        print(f"seeded {N_VEHICLES} vehicles and waybills in {time.monotonic() - t0:.1f} s")
-        if "drain" in phases:
-            results |= drain_phase(redis_url, fixes, db_path, layer_path, work)
-        if "ingest" in phases:
-            results["gateway_ingest"] = with_gateway(
-                redis_url, "ingest", work, lambda port, pid: ingest(port, by_vehicle, pid)
-            )
-            print(results["gateway_ingest"])
-        if "fleet" in phases:
-            results["fleet_runs"] = [
-                fleet(redis_url, db_path, layer_path, work, by_vehicle,
-                      offered_per_s=r, n_workers=w, run=k)
-                for k, (r, w) in enumerate(fleet_runs)
-            ]  # fmt: skip
+        databases = PostgresDatabases(postgres_url) if postgres_url else SqliteDatabases(work)
+        try:
+            t0 = time.monotonic()
+            seed_database(databases.seed_url)
+            print(f"seeded {N_VEHICLES} vehicles and waybills in {time.monotonic() - t0:.1f} s")
+            return phases_on(phases, redis_url, databases, work, network, fixes, by_vehicle,
+                             fleet_runs=fleet_runs)  # fmt: skip
+        finally:
+            databases.close()
+
+
+def phases_on(phases: list[str], redis_url: str, databases: BenchDatabases, work: Path,
+              network: Any, fixes: list[Fix], by_vehicle: list[list[Fix]], *,
+              fleet_runs: tuple[tuple[float, int], ...]) -> dict[str, Any]:  # fmt: skip
+    """Run the server phases on a seeded database and a Redis."""
+    results: dict[str, Any] = {}
+    layer = demo_layers.default_demo_layer(network)
+    layer_path = work / "demo-layer.geojson"
+    layer_path.write_text(json.dumps(layer.model_dump(mode="json", exclude_none=True)))
+    if "drain" in phases:
+        results |= drain_phase(redis_url, fixes, databases, layer_path, work)
+    if "ingest" in phases:
+        results["gateway_ingest"] = with_gateway(
+            redis_url, "ingest", work, lambda port, pid: ingest(port, by_vehicle, pid)
+        )
+        print(results["gateway_ingest"])
+    if "fleet" in phases:
+        results["fleet_runs"] = [
+            fleet(redis_url, databases, layer_path, work, by_vehicle,
+                  offered_per_s=r, n_workers=w, run=k)
+            for k, (r, w) in enumerate(fleet_runs)
+        ]  # fmt: skip
     return results
 
 
-def drain_phase(redis_url: str, fixes: list[Fix], db_path: Path, layer_path: Path,
+def drain_phase(redis_url: str, fixes: list[Fix], databases: BenchDatabases, layer_path: Path,
                 work: Path) -> dict[str, Any]:  # fmt: skip
     """Worker throughput with 1 and 2 workers (and 1 without track points, 1 with live-sized
     reads), and memory."""
     runs = []
     for n_workers, track, read in ((1, True, None), (2, True, None), (1, False, None),
                                    (1, True, LIVE_READ)):  # fmt: skip
-        run = drain(redis_url, fixes, db_path, layer_path, work, n_workers, track=track, read=read)
+        run = drain(
+            redis_url, fixes, databases, layer_path, work, n_workers, track=track, read=read
+        )
         print(run)
         runs.append(run)
     one = runs[0]
