@@ -9,14 +9,14 @@ the vehicles' checkpoints and the matchers would begin new chains, matching some
 Processed batches are acknowledged only after their vehicles' states and then their fixes are
 committed: after every batch by default, or once per `commit_interval_s` (the worker's
 setting) or `MAX_UNCOMMITTED_PER_VEHICLE` fixes of one vehicle, so that a vehicle seen in
-several batches is checkpointed once. A commit is written in a thread while the next batches are
-processed (its Redis and SQLite writes would otherwise pause the worker for a fifth of a second
-each second at 2,000 fixes/s); the next commit waits for it. The fixes of a worker killed before
-the checkpoint stay
-pending; whoever claims them resumes from the last checkpoint and processes them again (their
-alerts are recorded idempotently, by alert id). Killed between the two writes, the worker
-leaves fixes the checkpoint lists: they come back as duplicates, and the store step stores
-those too. The bound keeps every uncommitted fix within the checkpoint's list of recent fixes.
+several batches is checkpointed once. A commit is written in a thread while the next batches
+are processed (its Redis and SQLite writes would otherwise pause the worker for a fifth of a
+second each second at 2,000 fixes/s); the next commit waits for it. The fixes of a worker
+killed before the checkpoint stay pending; whoever claims them resumes from the last
+checkpoint and processes them again (their alerts are recorded idempotently, by alert id).
+Killed between the two writes, the worker leaves fixes the checkpoint lists: they come back as
+duplicates, and the store step stores those too. The bound keeps every uncommitted fix within
+the checkpoint's list of recent fixes.
 """
 
 from __future__ import annotations

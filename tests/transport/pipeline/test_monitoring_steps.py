@@ -476,3 +476,42 @@ def test_a_vehicle_silent_too_long_is_dropped_from_memory_and_resumed_from_its_c
     assert matched_of_v001(positions.items) == [fix.fix_at for fix in fixes[:-MATCH_LAG]]
     assert changes_of_v001(alerts.items) == changes_of_v001(expected_alerts.items)
     assert changes_of_v001(alerts.items)[-1][0] is AlertChange.CLOSED
+
+
+def test_a_vehicle_back_from_a_long_silence_is_not_forgotten_at_the_commit_after_its_batch(
+    network: RoadNetwork,
+    road: RoadContext,
+    trip: SimulatedTrip,
+    tmp_path: Path,
+    redis_server: RedisProcess,
+) -> None:
+    """No batch comes while V001 is silent, so no sweep drops it meanwhile; the sweep that
+    runs when its first batch back is committed must not drop it either (its matcher would
+    start a new chain, its monitor be read back): it reported, it is not idle."""
+    fixes = trip_fixes(trip)
+    pause_at = len(fixes) // 2
+    bus, clock = MemoryBus(n_shards=1), ManualClock()
+    buffered = BufferedFixStore(SqliteFixStore(tmp_path / "fixes.sqlite"))
+    checkpoints = RedisCheckpointStore(redis_server.url, prefix="back")
+    alerts, positions = Collector(), Collector()
+    steps = build(network, road, buffered, checkpoints, alerts, positions)
+    (matching,) = (step for step in steps if isinstance(step, Match))
+    worker = runner.Runner(
+        bus.consumer([0], name="w"), steps, fix_store=buffered, checkpoints=checkpoints,
+        batch_size=3, block_ms=10, forget_idle_s=600.0, clock=clock,
+    )  # fmt: skip
+
+    async def feed(part: list[Fix]) -> None:
+        await bus.publish(part)
+        while await worker.process_next():
+            pass
+
+    async def with_pause() -> None:
+        await feed(fixes[:pause_at])
+        matcher = matching.matchers["V001"]
+        clock.now_s += 1_200.0
+        await feed(fixes[pause_at:])
+        assert matching.matchers["V001"] is matcher
+
+    asyncio.run(with_pause())
+    assert worker.stats.counts["vehicles_forgotten"] == 0
