@@ -180,37 +180,40 @@ class Runner:
         """Wait for the commit in flight; then set the held states, fixes and deliveries aside
         and write them in a thread, beside the next batches: the checkpoint, then the fixes,
         then the deliveries are acknowledged. An outage is retried until `stop` is set."""
-        if not await self.wait_for_commit() or self._has_given_up:
+        await self.wait_for_commit()
+        if self._has_given_up:
             return  # left pending: claimed and processed again from the last commit
         self.committed_at = self.clock()
         writes = (self.checkpoints.prepare_commit(), self.fix_store.prepare_commit())
-        committed_at = dict.fromkeys(self.uncommitted_by_vehicle, self.committed_at)
+        vehicle_ids = list(self.uncommitted_by_vehicle)
         deliveries, self.uncommitted = self.uncommitted, []
         self.uncommitted_by_vehicle = collections.Counter()
         self._commit_in_flight = asyncio.create_task(
-            self._write_and_acknowledge(writes, deliveries, committed_at, stop=stop)
+            self._write_and_acknowledge(
+                writes, deliveries, vehicle_ids, self.committed_at, stop=stop
+            )
         )
 
-    async def wait_for_commit(self) -> bool:
-        """Wait for the commit in flight, if any; then forget the vehicles idle too long.
-        Return False when that commit was given up (its fixes are left pending)."""
+    async def wait_for_commit(self) -> None:
+        """Wait for the commit in flight, if any; then forget the vehicles idle too long. A
+        commit given up (its fixes left pending) is the last: none follows it."""
         in_flight, self._commit_in_flight = self._commit_in_flight, None
         if in_flight is not None and not await in_flight:
             self._has_given_up = True
-            return False
-        self._forget_idle_vehicles()
-        return True
+        if not self._has_given_up:
+            self._forget_idle_vehicles()
 
     async def _write_and_acknowledge(
         self,
         writes: tuple[Callable[[], None], ...],
         deliveries: list[Delivery],
-        committed_at: dict[str, float],
+        vehicle_ids: list[str],
+        started_at: float,
         *,
         stop: asyncio.Event | None,
     ) -> bool:
-        """Write a commit (in a thread) and acknowledge its deliveries; then note when their
-        vehicles were committed (`committed_at`, by vehicle). False if given up."""
+        """Write a commit (in a thread), acknowledge its deliveries and note when their
+        vehicles were committed; False if given up."""
 
         def write() -> None:
             started = time.perf_counter()
@@ -224,7 +227,7 @@ class Runner:
             await self.consumer.ack(deliveries)
         self.stats.counts["acknowledged"] += len(deliveries)
         self.stats.counts["commits"] += 1
-        self.last_committed_at.update(committed_at)
+        self.last_committed_at.update(dict.fromkeys(vehicle_ids, started_at))
         return True
 
     def _forget_idle_vehicles(self) -> None:

@@ -141,6 +141,11 @@ def test_fixes_a_worker_checkpointed_but_did_not_store_are_stored_when_they_come
     assert_every_fix_processed_and_stored_once(redis_server.url, fix_store)
 
 
+def unreachable_client() -> redis.Redis:
+    """A client of a port nobody listens on, failing at once (Redis is down)."""
+    return retrying_client(f"redis://127.0.0.1:{free_port()}", retries=0)
+
+
 class GatedCheckpoints(RedisCheckpointStore):
     """Checkpoints in Redis whose writes wait until the test opens the gate (a slow Redis)."""
 
@@ -192,6 +197,34 @@ def test_the_next_batch_is_processed_while_a_commit_is_written_and_the_next_comm
     asyncio.run(scenario())
 
 
+def test_a_commit_given_up_at_a_stop_is_followed_by_none(
+    redis_server: RedisProcess, fix_store: SqliteFixStore
+) -> None:
+    """Redis is down when the worker is told to stop: its commit is given up, and the commit
+    that closes the run writes nothing either, though Redis is back by then (written, it
+    would checkpoint states whose fixes stay pending unacknowledged)."""
+
+    async def scenario() -> None:
+        bus = await published_fleet()
+        checkpoints = RedisCheckpointStore(redis_server.url)
+        worker = worker_on(
+            bus, "w", fix_store, redis_server.url, interval_s=3600.0, checkpoints=checkpoints
+        )
+        assert await worker.process_next() == N_VEHICLES * 2
+        stop = asyncio.Event()
+        stop.set()
+        reachable, checkpoints.redis = checkpoints.redis, unreachable_client()
+        await worker.commit(stop=stop)
+        checkpoints.redis = reachable
+        await worker.commit(stop=stop)
+        assert worker.stats.counts["commit_retries"] == 1
+        assert worker.stats.counts["acknowledged"] == 0
+
+    asyncio.run(scenario())
+    assert checkpointed_states(redis_server.url) == {}
+    assert fix_store.count_fixes() == 0
+
+
 def test_states_being_written_are_served_and_later_saves_wait_for_the_next_commit(
     redis_server: RedisProcess,
 ) -> None:
@@ -216,8 +249,7 @@ def test_states_a_failed_write_set_aside_go_with_the_next_commit(
     redis_server: RedisProcess,
 ) -> None:
     writer, reader = RedisCheckpointStore(redis_server.url), RedisCheckpointStore(redis_server.url)
-    nobody = f"redis://127.0.0.1:{free_port()}"
-    reachable, writer.redis = writer.redis, retrying_client(nobody, retries=0)  # Redis is down
+    reachable, writer.redis = writer.redis, unreachable_client()
     one, two = VehicleState("V0001", fixes_seen=1), VehicleState("V0002", fixes_seen=1)
     writer.save_states([one, two])
     with pytest.raises(redis.ConnectionError):
