@@ -412,6 +412,38 @@ def test_a_poison_fix_is_set_aside_and_the_fixes_beside_it_are_still_matched_and
     assert [change for _, change, _ in run.changes][:1] == [AlertChange.OPENED]
 
 
+class ForgettingWorker:
+    """A runner on an in-process bus, checkpointing to Redis under `name`, with a manual clock:
+    it forgets vehicles idle `forget_idle_s`."""
+
+    def __init__(
+        self,
+        network: RoadNetwork,
+        road: RoadContext,
+        folder: Path,
+        redis_url: str,
+        *,
+        name: str,
+        forget_idle_s: float,
+    ) -> None:
+        self.bus, self.clock = MemoryBus(n_shards=1), ManualClock()
+        buffered = BufferedFixStore(SqliteFixStore(folder / f"{name}.sqlite"))
+        self.checkpoints = RedisCheckpointStore(redis_url, prefix=name)
+        self.alerts, self.positions = Collector(), Collector()
+        self.steps = build(network, road, buffered, self.checkpoints, self.alerts, self.positions)
+        self.runner = runner.Runner(
+            self.bus.consumer([0], name="w"), self.steps, fix_store=buffered,
+            checkpoints=self.checkpoints, batch_size=3, block_ms=10,
+            forget_idle_s=forget_idle_s, clock=self.clock,
+        )  # fmt: skip
+
+    async def feed(self, fixes: list[Fix]) -> None:
+        """Publish fixes and process until the bus is empty."""
+        await self.bus.publish(fixes)
+        while await self.runner.process_next():
+            pass
+
+
 def test_a_vehicle_silent_too_long_is_dropped_from_memory_and_resumed_from_its_checkpoint(
     network: RoadNetwork,
     road: RoadContext,
@@ -427,41 +459,31 @@ def test_a_vehicle_silent_too_long_is_dropped_from_memory_and_resumed_from_its_c
     other = [dataclasses.replace(fix, vehicle_id="V002") for fix in fixes[:3]]
     pause_at = 2 * len(fixes) // 3
 
-    def run_with_pause(forget_idle_s: float) -> tuple[runner.Runner, Collector, Collector]:
-        bus, clock = MemoryBus(n_shards=1), ManualClock()
-        buffered = BufferedFixStore(SqliteFixStore(tmp_path / f"forget{forget_idle_s}.sqlite"))
-        checkpoints = RedisCheckpointStore(redis_server.url, prefix=f"forget{forget_idle_s}")
-        alerts, positions = Collector(), Collector()
-        steps = build(network, road, buffered, checkpoints, alerts, positions)
-        worker = runner.Runner(
-            bus.consumer([0], name="w"), steps, fix_store=buffered, checkpoints=checkpoints,
-            batch_size=3, block_ms=10, forget_idle_s=forget_idle_s, clock=clock,
+    def run_with_pause(forget_idle_s: float) -> ForgettingWorker:
+        worker = ForgettingWorker(
+            network, road, tmp_path, redis_server.url,
+            name=f"forget{forget_idle_s}", forget_idle_s=forget_idle_s,
         )  # fmt: skip
 
-        async def feed(part: list[Fix]) -> None:
-            await bus.publish(part)
-            while await worker.process_next():
-                pass
-
         async def with_pause() -> None:
-            await feed(fixes[:pause_at])
-            clock.now_s += 1_200.0  # V001 is silent for 20 minutes
-            await feed(other)
+            await worker.feed(fixes[:pause_at])
+            worker.clock.now_s += 1_200.0  # V001 is silent for 20 minutes
+            await worker.feed(other)
             held = [
                 step.matchers if isinstance(step, Match) else step.monitors
-                for step in steps
+                for step in worker.steps
                 if isinstance(step, (Match, EvaluateRules))
             ]
-            held.append(checkpoints.committed)
+            held.append(worker.checkpoints.committed)
             assert ["V001" in vehicles for vehicles in held] == [math.isinf(forget_idle_s)] * 3
-            await feed(fixes[pause_at:])
+            await worker.feed(fixes[pause_at:])
 
         asyncio.run(with_pause())
-        return worker, alerts, positions
+        return worker
 
-    worker, alerts, positions = run_with_pause(forget_idle_s=600.0)
-    assert worker.stats.counts["vehicles_forgotten"] == 1
-    _, expected_alerts, _ = run_with_pause(forget_idle_s=math.inf)
+    worker = run_with_pause(forget_idle_s=600.0)
+    assert worker.runner.stats.counts["vehicles_forgotten"] == 1
+    expected = run_with_pause(forget_idle_s=math.inf)
 
     def matched_of_v001(items: list[object]) -> list[datetime]:
         return [p.fix_at for p in items if isinstance(p, MatchedFix) and p.vehicle_id == "V001"]
@@ -473,9 +495,9 @@ def test_a_vehicle_silent_too_long_is_dropped_from_memory_and_resumed_from_its_c
             if isinstance(e, AlertEvent) and e.alert.vehicle_id == "V001"
         ]
 
-    assert matched_of_v001(positions.items) == [fix.fix_at for fix in fixes[:-MATCH_LAG]]
-    assert changes_of_v001(alerts.items) == changes_of_v001(expected_alerts.items)
-    assert changes_of_v001(alerts.items)[-1][0] is AlertChange.CLOSED
+    assert matched_of_v001(worker.positions.items) == [fix.fix_at for fix in fixes[:-MATCH_LAG]]
+    assert changes_of_v001(worker.alerts.items) == changes_of_v001(expected.alerts.items)
+    assert changes_of_v001(worker.alerts.items)[-1][0] is AlertChange.CLOSED
 
 
 def test_a_vehicle_back_from_a_long_silence_is_not_forgotten_at_the_commit_after_its_batch(
@@ -490,28 +512,17 @@ def test_a_vehicle_back_from_a_long_silence_is_not_forgotten_at_the_commit_after
     start a new chain, its monitor be read back): it reported, it is not idle."""
     fixes = trip_fixes(trip)
     pause_at = len(fixes) // 2
-    bus, clock = MemoryBus(n_shards=1), ManualClock()
-    buffered = BufferedFixStore(SqliteFixStore(tmp_path / "fixes.sqlite"))
-    checkpoints = RedisCheckpointStore(redis_server.url, prefix="back")
-    alerts, positions = Collector(), Collector()
-    steps = build(network, road, buffered, checkpoints, alerts, positions)
-    (matching,) = (step for step in steps if isinstance(step, Match))
-    worker = runner.Runner(
-        bus.consumer([0], name="w"), steps, fix_store=buffered, checkpoints=checkpoints,
-        batch_size=3, block_ms=10, forget_idle_s=600.0, clock=clock,
-    )  # fmt: skip
-
-    async def feed(part: list[Fix]) -> None:
-        await bus.publish(part)
-        while await worker.process_next():
-            pass
+    worker = ForgettingWorker(
+        network, road, tmp_path, redis_server.url, name="back", forget_idle_s=600.0
+    )
+    (matching,) = (step for step in worker.steps if isinstance(step, Match))
 
     async def with_pause() -> None:
-        await feed(fixes[:pause_at])
+        await worker.feed(fixes[:pause_at])
         matcher = matching.matchers["V001"]
-        clock.now_s += 1_200.0
-        await feed(fixes[pause_at:])
+        worker.clock.now_s += 1_200.0
+        await worker.feed(fixes[pause_at:])
         assert matching.matchers["V001"] is matcher
 
     asyncio.run(with_pause())
-    assert worker.stats.counts["vehicles_forgotten"] == 0
+    assert worker.runner.stats.counts["vehicles_forgotten"] == 0
