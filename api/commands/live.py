@@ -111,6 +111,13 @@ def gateway(
     alive_refresh_s: Annotated[
         float, typer.Option(help="Seconds between refreshes of the alive key.")
     ] = reminders.ALIVE_REFRESH_S,
+    publish_linger_ms: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Wait this long for more fixes to share a bus round trip (delays replies).",
+        ),
+    ] = batching.DEFAULT_LINGER_S * 1000,
 ) -> None:
     """Run the JT/T 808 gateway / 运行 JT/T 808 接入网关."""
     try:
@@ -125,6 +132,7 @@ def gateway(
         _serve_gateway(
             host, port, options, redis_url=redis_url, n_shards=n_shards, db=db,
             gateway_id=gateway_id or default_name(), prefix=prefix, liveness=liveness,
+            publish_linger_s=publish_linger_ms / 1000,
         )
     )  # fmt: skip
 
@@ -140,6 +148,7 @@ async def _serve_gateway(
     gateway_id: str,
     prefix: str,
     liveness: reminders.Liveness,
+    publish_linger_s: float,
 ) -> None:
     """Serve until SIGINT or SIGTERM, then shut down in order."""
     stop = asyncio.Event()
@@ -158,7 +167,7 @@ async def _serve_gateway(
                 stop=stop,
             )
         )
-    publisher = batching.BatchingPublisher(bus)
+    publisher = batching.BatchingPublisher(bus, linger_s=publish_linger_s)
     server = jt808_server.Jt808Server(publisher, options=options)
     desk = None
     if redis_url:
