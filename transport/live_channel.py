@@ -136,6 +136,11 @@ class LiveHub:
         with self._lock:
             self._subscriptions.discard(subscription)
 
+    def wanted_kinds(self) -> frozenset[MessageKind]:
+        """The kinds some subscription takes: a relay need not read the others."""
+        with self._lock:
+            return frozenset().union(*(s.kinds for s in self._subscriptions))
+
     @property
     def subscriber_count(self) -> int:
         """How many subscriptions are open."""

@@ -36,7 +36,7 @@ from transport.store.alerts import StoredAlert
 from transport.store.tracks import TrackPoint
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Collection, Iterable
 
     from transport.live_channel import LiveHub
 
@@ -94,8 +94,11 @@ def _item(kind: MessageKind, fields: dict[str, Any]) -> StoredAlert | TrackPoint
     return TrackPoint(**fields)
 
 
-def decode_messages(text: str | bytes) -> list[LiveMessage]:
-    """Return the hub messages a live-channel text holds, one per item.
+def decode_messages(
+    text: str | bytes, *, kinds: Collection[MessageKind] = tuple(MessageKind)
+) -> list[LiveMessage]:
+    """Return the hub messages a live-channel text holds, one per item; none for a message of
+    a kind not in `kinds` (its items are not read).
 
     Raises
     ------
@@ -108,6 +111,8 @@ def decode_messages(text: str | bytes) -> list[LiveMessage]:
             msg = f"live schema {record.get('schema')!r}, expected {SCHEMA_VERSION}"
             raise LiveFormatError(msg)
         kind = MessageKind(record["kind"])
+        if kind not in kinds:
+            return []
         items = [_item(kind, fields) for fields in record["items"]]
         return [LiveMessage(kind, item.carrier_id, item) for item in items]
     except LiveFormatError:
@@ -162,14 +167,16 @@ class RedisLiveSubscriber:
     """The API's side: relay every live-channel message to the in-process hub.
 
     `run` subscribes, and resubscribes after Redis goes away (messages sent meanwhile are
-    missed). `stats` counts ``relayed`` items, ``unreadable`` messages and ``reconnects``.
+    missed). `stats` counts ``relayed`` items, ``unreadable`` messages, ``unwanted`` ones (that
+    carried nothing a subscription takes: an API without a map open reads no track point) and
+    ``reconnects``.
     """
 
     def __init__(self, url: str, hub: LiveHub, *, prefix: str = "hazmat") -> None:
         self.url = url
         self.hub = hub
         self.channel = live_channel_key(prefix)
-        self.stats: dict[str, int] = {"relayed": 0, "unreadable": 0, "reconnects": 0}
+        self.stats = dict.fromkeys(("relayed", "unreadable", "unwanted", "reconnects"), 0)
         self.subscribed = asyncio.Event()
 
     async def run(self, *, stop: asyncio.Event) -> None:
@@ -198,11 +205,12 @@ class RedisLiveSubscriber:
                 if raw is None:
                     continue
                 try:
-                    messages = decode_messages(raw["data"])
+                    messages = decode_messages(raw["data"], kinds=self.hub.wanted_kinds())
                 except LiveFormatError as err:
                     self.stats["unreadable"] += 1
                     logger.warning("unreadable live message: %s", err)
                     continue
+                self.stats["unwanted"] += not messages
                 for message in messages:
                     self.hub.publish(message)
                 self.stats["relayed"] += len(messages)

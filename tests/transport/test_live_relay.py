@@ -106,7 +106,62 @@ def test_worker_publications_reach_the_api_hub_in_carrier_scope(
     police_items, carrier_items, stats = asyncio.run(scenario())
     assert police_items == [ALERT, POINT]
     assert carrier_items == [ALERT]  # the point belongs to no carrier: police only
-    assert stats == {"relayed": 2, "unreadable": 1, "reconnects": 0}
+    assert stats == {"relayed": 2, "unreadable": 1, "unwanted": 0, "reconnects": 0}
+
+
+def test_items_of_a_kind_no_subscription_takes_are_not_read() -> None:
+    (text,) = encode_messages(MessageKind.POSITION, [POINT])
+    assert decode_messages(text, kinds={MessageKind.ALERT}) == []
+    bad_point = '{"schema": 2, "kind": "position", "items": [{"fix_at": "x"}]}'
+    assert decode_messages(bad_point, kinds={MessageKind.ALERT}) == []
+    with pytest.raises(LiveFormatError, match="live schema 1"):
+        decode_messages('{"schema": 1}', kinds={MessageKind.ALERT})  # the envelope is checked
+
+
+def test_a_hub_that_wants_alerts_only_is_relayed_alerts_and_skips_positions(
+    redis_server: RedisProcess,
+) -> None:
+    async def scenario() -> tuple[list[object], dict[str, int]]:
+        hub = LiveHub()
+        alerts = hub.subscribe(all_carriers=True, kinds=[MessageKind.ALERT])
+        subscriber = RedisLiveSubscriber(redis_server.url, hub)
+        stop = asyncio.Event()
+        task = asyncio.create_task(subscriber.run(stop=stop))
+        await asyncio.wait_for(subscriber.subscribed.wait(), 10)
+        publisher = RedisLivePublisher(redis_server.url)
+        await asyncio.to_thread(publisher.publish_positions, [POINT, POINT])
+        await asyncio.to_thread(publisher.publish_alerts, [ALERT])
+        seen = [await asyncio.wait_for(alerts.get(), 10)]
+        stop.set()
+        await task
+        publisher.close()
+        return [m.item for m in seen], subscriber.stats
+
+    seen, stats = asyncio.run(scenario())
+    assert seen == [ALERT]
+    assert stats == {"relayed": 1, "unreadable": 0, "unwanted": 1, "reconnects": 0}
+
+
+def test_the_hub_wants_the_kinds_of_its_open_subscriptions() -> None:
+    async def scenario() -> list[frozenset[MessageKind]]:
+        hub = LiveHub()
+        wanted = [hub.wanted_kinds()]
+        alerts = hub.subscribe(all_carriers=True, kinds=[MessageKind.ALERT])
+        wanted.append(hub.wanted_kinds())
+        with hub.subscribe(carrier_id=2):
+            wanted.append(hub.wanted_kinds())
+        wanted.append(hub.wanted_kinds())
+        alerts.close()
+        wanted.append(hub.wanted_kinds())
+        return wanted
+
+    assert asyncio.run(scenario()) == [
+        frozenset(),
+        {MessageKind.ALERT},
+        set(MessageKind),
+        {MessageKind.ALERT},
+        frozenset(),
+    ]
 
 
 def test_items_travel_with_iso_times_and_enum_values() -> None:
