@@ -1,10 +1,11 @@
 """Carry the live channel between processes: workers publish to Redis, the API relays to its hub.
 
 Workers run apart from the API, so their stored alerts and track points cross over Redis
-pub/sub on one channel, ``{prefix}:live``. `RedisLivePublisher` has the live hub's
-`publish_alerts` / `publish_positions`, so the worker's sinks (`transport.live_sinks`) use it as
-their hub; `RedisLiveSubscriber` runs in the API process and hands every message to the
-in-process `LiveHub`, which applies each websocket's carrier scope.
+pub/sub, a channel per kind: ``{prefix}:live:alert`` and ``{prefix}:live:position``.
+`RedisLivePublisher` has the live hub's `publish_alerts` / `publish_positions`, so the worker's
+sinks (`transport.live_sinks`) use it as their hub; `RedisLiveSubscriber` runs in the API
+process and hands the messages its hub's subscriptions take to the in-process `LiveHub`, which
+applies each websocket's carrier scope.
 
 A message is one UTF-8 JSON object carrying up to `MAX_ITEMS` items of one kind (a worker
 publishes a batch in a few messages, not one per track point)::
@@ -36,7 +37,7 @@ from transport.store.alerts import StoredAlert
 from transport.store.tracks import TrackPoint
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable
+    from collections.abc import Iterable
 
     from transport.live_channel import LiveHub
 
@@ -62,9 +63,9 @@ class LiveFormatError(ValueError):
     """A live-channel message that cannot be read."""
 
 
-def live_channel_key(prefix: str) -> str:
-    """Return the pub/sub channel of a deployment."""
-    return f"{prefix}:live"
+def live_channel_key(prefix: str, kind: MessageKind) -> str:
+    """Return the pub/sub channel of a deployment's messages of one kind."""
+    return f"{prefix}:live:{kind.value}"
 
 
 def encode_messages(kind: MessageKind, items: Iterable[StoredAlert | TrackPoint]) -> list[bytes]:
@@ -94,11 +95,8 @@ def _item(kind: MessageKind, fields: dict[str, Any]) -> StoredAlert | TrackPoint
     return TrackPoint(**fields)
 
 
-def decode_messages(
-    text: str | bytes, *, kinds: Collection[MessageKind] = tuple(MessageKind)
-) -> list[LiveMessage]:
-    """Return the hub messages a live-channel text holds, one per item; none for a message of
-    a kind not in `kinds` (its items are not read).
+def decode_messages(text: str | bytes) -> list[LiveMessage]:
+    """Return the hub messages a live-channel text holds, one per item.
 
     Raises
     ------
@@ -111,8 +109,6 @@ def decode_messages(
             msg = f"live schema {record.get('schema')!r}, expected {SCHEMA_VERSION}"
             raise LiveFormatError(msg)
         kind = MessageKind(record["kind"])
-        if kind not in kinds:
-            return []
         items = [_item(kind, fields) for fields in record["items"]]
         return [LiveMessage(kind, item.carrier_id, item) for item in items]
     except LiveFormatError:
@@ -130,7 +126,7 @@ class RedisLivePublisher:
     """
 
     def __init__(self, url: str, *, prefix: str = "hazmat") -> None:
-        self.channel = live_channel_key(prefix)
+        self.prefix = prefix
         self.redis = retrying_client(url, socket_timeout_s=5.0, backoff_cap_s=1.0, retries=RETRIES)
         self.published = 0
 
@@ -150,7 +146,7 @@ class RedisLivePublisher:
         try:
             with self.redis.pipeline(transaction=False) as pipe:
                 for text in encode_messages(kind, items):
-                    pipe.publish(self.channel, text)
+                    pipe.publish(live_channel_key(self.prefix, kind), text)
                 pipe.execute()
         except (redis.ConnectionError, redis.TimeoutError) as err:
             msg = f"live channel unreachable: {err}"
@@ -164,18 +160,18 @@ class RedisLivePublisher:
 
 
 class RedisLiveSubscriber:
-    """The API's side: relay every live-channel message to the in-process hub.
+    """The API's side: relay the live-channel messages some hub subscription takes to the hub.
 
     `run` subscribes, and resubscribes after Redis goes away (messages sent meanwhile are
-    missed). `stats` counts ``relayed`` items, ``unreadable`` messages, ``unwanted`` ones (that
-    carried nothing a subscription takes: an API without a map open reads no track point) and
-    ``reconnects``.
+    missed). A message of a kind no subscription takes is not read: an API without a map open
+    parses no track point. `stats` counts ``relayed`` items, ``unreadable`` messages,
+    ``unwanted`` ones and ``reconnects``.
     """
 
     def __init__(self, url: str, hub: LiveHub, *, prefix: str = "hazmat") -> None:
         self.url = url
         self.hub = hub
-        self.channel = live_channel_key(prefix)
+        self.kinds = {live_channel_key(prefix, kind): kind for kind in MessageKind}
         self.stats = dict.fromkeys(("relayed", "unreadable", "unwanted", "reconnects"), 0)
         self.subscribed = asyncio.Event()
 
@@ -198,19 +194,21 @@ class RedisLiveSubscriber:
     async def _relay(self, client: aioredis.Redis, stop: asyncio.Event) -> None:
         """Subscribe and hand messages to the hub until `stop` is set."""
         async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
-            await pubsub.subscribe(self.channel)
+            await pubsub.subscribe(*self.kinds)
             self.subscribed.set()
             while not stop.is_set():
                 raw = await pubsub.get_message(timeout=0.2)
                 if raw is None:
                     continue
+                if self.kinds[raw["channel"].decode()] not in self.hub.wanted_kinds():
+                    self.stats["unwanted"] += 1
+                    continue
                 try:
-                    messages = decode_messages(raw["data"], kinds=self.hub.wanted_kinds())
+                    messages = decode_messages(raw["data"])
                 except LiveFormatError as err:
                     self.stats["unreadable"] += 1
                     logger.warning("unreadable live message: %s", err)
                     continue
-                self.stats["unwanted"] += not messages
                 for message in messages:
                     self.hub.publish(message)
                 self.stats["relayed"] += len(messages)
