@@ -7,6 +7,9 @@ and time:
 0. the worker's match step alone, in process: the fleet's fixes in time order through
    `transport.pipeline.steps.match.Match`, in batches of 8,000 (a draining worker's four
    shard reads of 2,000), best of three after a warm-up;
+0b. the worker's chain alone, in process (``bench_chain.py``): the fleet's first fixes through
+   monitoring, track points, live channel, checkpoints and fix store in reads of 100 and
+   1,000 fixes; what a fix costs, and what a batch costs as such;
 1. worker throughput: the simulated fleet's fixes are put on Redis first (as the HTTP ingest
    does), then 1 and then 2 ``hazmat worker`` processes with monitoring (Helsinki default
    network + demo layer, waybills from a SQLite store, alerts and track points recorded, live
@@ -49,6 +52,7 @@ from typing import Any
 
 import numpy as np
 import redis
+from bench_chain import chain_costs  # beside this script
 from bench_databases import (  # beside this script
     BenchDatabases,
     PostgresDatabases,
@@ -92,7 +96,7 @@ INGEST_MAX_S = 20.0
 DRAIN_MAX_S = 240.0
 MATCH_LAG = 2
 TRIP_PAUSE = timedelta(minutes=30)
-PHASES = ("match", "drain", "ingest", "fleet")
+PHASES = ("match", "chain", "drain", "ingest", "fleet")
 MATCH_BATCH = 8_000
 LIVE_READ = 250  # fixes per shard read: 1,000 per batch, about one per vehicle
 READ_LINGER_MS: int | None = None  # the workers' read linger; None: the worker's default
@@ -756,6 +760,10 @@ def phases_on(phases: list[str], redis_url: str, databases: BenchDatabases, work
     layer = demo_layers.default_demo_layer(network)
     layer_path = work / "demo-layer.geojson"
     layer_path.write_text(json.dumps(layer.model_dump(mode="json", exclude_none=True)))
+    if "chain" in phases:
+        results["chain_by_read"] = chain_costs(redis_url, databases.copy("chain"), work, network,
+                                               layer, fixes, match_lag=MATCH_LAG)  # fmt: skip
+        print({"chain_by_read": results["chain_by_read"]})
     if "drain" in phases:
         results |= drain_phase(redis_url, fixes, databases, layer_path, work)
     if "ingest" in phases:
