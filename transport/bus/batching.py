@@ -70,9 +70,11 @@ class BatchingPublisher:
         """Publish what waits, in arrival order, one bounded group at a time."""
         while True:
             await self._wakeup.wait()
-            await self._linger()
             self._wakeup.clear()
+            backlog = False
             while self._waiting:
+                if not backlog:  # before each group: at a steady load, another is always due
+                    await self._linger()
                 group: list[tuple[Sequence[Fix], asyncio.Future[None]]] = []
                 size = 0
                 while self._waiting and (
@@ -81,6 +83,7 @@ class BatchingPublisher:
                     fixes, done = self._waiting.pop(0)
                     group.append((fixes, done))
                     size += len(fixes)
+                backlog = bool(self._waiting)  # more than a group waited: the rest goes at once
                 self._waiting_fixes -= size
                 if self._waiting_fixes < self.max_fixes:
                     self._full.clear()

@@ -21,13 +21,15 @@ if TYPE_CHECKING:
 class CountingBus(MemoryBus):
     """An in-process bus that records the size of each publish, and can be made to fail."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, round_trip_s: float = 0.0) -> None:
         super().__init__(n_shards=2)
         self.publish_sizes: list[int] = []
         self.failing = False
+        self.round_trip_s = round_trip_s
 
     async def publish(self, fixes: Sequence[Fix]) -> None:
         self.publish_sizes.append(len(fixes))
+        await asyncio.sleep(self.round_trip_s)
         if self.failing:
             msg = "bus down"
             raise BusUnavailableError(msg)
@@ -54,6 +56,21 @@ def test_calls_within_the_linger_share_one_publish_and_each_fix_reaches_the_bus(
         return bus.publish_sizes
 
     assert asyncio.run(scenario()) == [20]
+
+
+def test_under_a_steady_stream_every_publish_waits_out_the_linger() -> None:
+    # A call every millisecond, each publish taking 2 ms: without a linger per group, calls
+    # arriving during a publish would go out in the next at once, two or three at a time.
+    async def scenario() -> list[int]:
+        bus = CountingBus(round_trip_s=0.002)
+        publisher = BatchingPublisher(bus, linger_s=0.02)
+        await _publish_spread(publisher, 100, gap_s=0.001)
+        await publisher.close()
+        return bus.publish_sizes
+
+    sizes = asyncio.run(scenario())
+    assert sum(sizes) == 100
+    assert len(sizes) <= 10  # about 100 ms of calls in groups of 22 ms or more
 
 
 def test_without_a_linger_calls_spread_in_time_go_out_one_by_one() -> None:
