@@ -4,9 +4,11 @@ Part of ``./run bench pipeline`` (phase ``chain``). The bench fleet's first fixe
 (about one fix per vehicle in a read of 1,000), go through the chain a ``hazmat worker``
 runs (monitoring, track points, live channel, the Redis checkpoints and the SQLite fix store)
 in reads of `READ_SIZES` fixes, committed every `COMMIT_EVERY` fixes whatever the read, with
-no bus, gateway or other process beside it. Each read size starts from empty stores. Reported:
-microseconds per fix by step and for the commit, the checkpoint's cost per vehicle written,
-and the cost of a batch as such, fitted from the two read sizes (``per fix = a + b / read``).
+no bus, gateway or other process beside it. Each run starts from empty stores; the read sizes
+take turns, `ROUNDS` times, and the fastest run of each counts (the machine's speed wanders
+within minutes). Reported: microseconds per fix by step and for the commit, the checkpoint's
+cost per vehicle written, and the cost of a batch as such, fitted from the two read sizes
+(``per fix = a + b / read``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from transport.pipeline import chain, checkpoint, live_monitoring, runner, warm_
 from transport.pipeline.fix_store import BufferedFixStore, SqliteFixStore
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from geodata.restrictions import RestrictionLayer
@@ -32,18 +35,24 @@ __all__ = ["COMMIT_EVERY", "READ_SIZES", "chain_costs"]
 READ_SIZES = (100, 1_000)  # a live read at light load, and one at 2,000 fixes/s per worker
 COMMIT_EVERY = 2_000  # fixes: a second at 2,000 fixes/s, the worker's commit interval
 N_FIXES = 30_000
+ROUNDS = 2
 
 
 def chain_costs(
-    redis_url: str, db_url: str, work: Path, network: Any, layer: RestrictionLayer,
-    fixes: list[Fix], *, match_lag: int,
+    redis_url: str, new_database: Callable[[str], str], work: Path, network: Any,
+    layer: RestrictionLayer, fixes: list[Fix], *, match_lag: int,
 ) -> dict[str, Any]:  # fmt: skip
-    """Run the first `N_FIXES` of `fixes` through the chain at each read size; return the costs."""
+    """Run the first `N_FIXES` of `fixes` through the chain at each read size, each run on a
+    database `new_database(name)` gives (a seeded copy); return the costs."""
     fixes = fixes[:N_FIXES]
-    runs = {
-        size: _run(redis_url, db_url, work, network, layer, fixes, size, match_lag)
-        for size in READ_SIZES
-    }
+    runs: dict[int, dict[str, Any]] = {}
+    for round_ in range(ROUNDS):
+        for size in READ_SIZES:
+            prefix = f"chain{size}-{round_}"
+            run = _run(redis_url, new_database(prefix), work, network, layer, fixes, size,
+                       match_lag, prefix)  # fmt: skip
+            if size not in runs or run["us_per_fix"] < runs[size]["us_per_fix"]:
+                runs[size] = run
     small, large = (runs[size] for size in READ_SIZES)
     per_batch_ms = (
         (small["us_per_fix"] - large["us_per_fix"]) / (1 / READ_SIZES[0] - 1 / READ_SIZES[1]) / 1000
@@ -51,6 +60,7 @@ def chain_costs(
     return {
         "fixes": len(fixes),
         "commit_every_fixes": COMMIT_EVERY,
+        "best_of": ROUNDS,
         "by_read": {str(size): run for size, run in runs.items()},
         "batch_ms_fitted": round(per_batch_ms, 1),
     }
@@ -58,10 +68,9 @@ def chain_costs(
 
 def _run(
     redis_url: str, db_url: str, work: Path, network: Any, layer: RestrictionLayer,
-    fixes: list[Fix], read: int, match_lag: int,
+    fixes: list[Fix], read: int, match_lag: int, prefix: str,
 ) -> dict[str, Any]:  # fmt: skip
     """One read size, from empty stores: microseconds per fix, by step and in all."""
-    prefix = f"chain{read}"
     monitoring = live_monitoring.open_monitoring(
         network, [layer], database_url=db_url, redis_url=redis_url,
         match_params=MatchParams(lag=match_lag), prefix=prefix,

@@ -761,7 +761,7 @@ def phases_on(phases: list[str], redis_url: str, databases: BenchDatabases, work
     layer_path = work / "demo-layer.geojson"
     layer_path.write_text(json.dumps(layer.model_dump(mode="json", exclude_none=True)))
     if "chain" in phases:
-        results["chain_by_read"] = chain_costs(redis_url, databases.copy("chain"), work, network,
+        results["chain_by_read"] = chain_costs(redis_url, databases.copy, work, network,
                                                layer, fixes, match_lag=MATCH_LAG)  # fmt: skip
         print({"chain_by_read": results["chain_by_read"]})
     if "drain" in phases:
