@@ -85,8 +85,8 @@ class BufferedFixStore:
         """Return which of these fix times of a vehicle are held, being written or stored."""
         wanted = set(fix_us)
         # `in_flight` is replaced, never changed, once stored: looked at once, it is enough
-        unstored = (self.held, self.in_flight)
-        held = {us for us in wanted if any((vehicle_id, us) in fixes for fixes in unstored)}
+        waiting, in_flight = self.held, self.in_flight
+        held = {us for us in wanted if (vehicle_id, us) in waiting or (vehicle_id, us) in in_flight}
         unheld = wanted - held
         return held | self.store.stored_fix_us(vehicle_id, unheld) if unheld else held
 

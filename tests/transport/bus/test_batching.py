@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -36,52 +36,41 @@ class CountingBus(MemoryBus):
         await super().publish(fixes)
 
 
-async def _publish_spread(publisher: BatchingPublisher, n: int, gap_s: float) -> None:
-    """`n` callers, one fix each, starting `gap_s` apart; wait for all."""
+def _sizes_of_spread(
+    n: int, gap_s: float, *, round_trip_s: float = 0.0, **options: Any
+) -> list[int]:
+    """`n` callers, one fix each, starting `gap_s` apart, through a publisher with `options`:
+    the size of each publish the bus received (every fix must have reached it)."""
 
-    async def one(k: int) -> None:
-        await asyncio.sleep(k * gap_s)
-        await publisher.publish([make_fix(f"V{k:03d}")])
-
-    await asyncio.gather(*(one(k) for k in range(n)))
-
-
-def test_calls_within_the_linger_share_one_publish_and_each_fix_reaches_the_bus() -> None:
     async def scenario() -> list[int]:
-        bus = CountingBus()
-        publisher = BatchingPublisher(bus, linger_s=0.2)
-        await _publish_spread(publisher, 20, gap_s=0.001)
+        bus = CountingBus(round_trip_s=round_trip_s)
+        publisher = BatchingPublisher(bus, **options)
+
+        async def one(k: int) -> None:
+            await asyncio.sleep(k * gap_s)
+            await publisher.publish([make_fix(f"V{k:03d}")])
+
+        await asyncio.gather(*(one(k) for k in range(n)))
         await publisher.close()
-        assert sum(bus.depth(s) for s in range(bus.n_shards)) == 20
+        assert sum(bus.depth(s) for s in range(bus.n_shards)) == n
         return bus.publish_sizes
 
-    assert asyncio.run(scenario()) == [20]
+    return asyncio.run(scenario())
+
+
+def test_calls_within_the_linger_share_one_publish() -> None:
+    assert _sizes_of_spread(20, gap_s=0.001, linger_s=0.2) == [20]
 
 
 def test_under_a_steady_stream_every_publish_waits_out_the_linger() -> None:
     # A call every millisecond, each publish taking 2 ms: without a linger per group, calls
     # arriving during a publish would go out in the next at once, two or three at a time.
-    async def scenario() -> list[int]:
-        bus = CountingBus(round_trip_s=0.002)
-        publisher = BatchingPublisher(bus, linger_s=0.02)
-        await _publish_spread(publisher, 100, gap_s=0.001)
-        await publisher.close()
-        return bus.publish_sizes
-
-    sizes = asyncio.run(scenario())
-    assert sum(sizes) == 100
+    sizes = _sizes_of_spread(100, gap_s=0.001, round_trip_s=0.002, linger_s=0.02)
     assert len(sizes) <= 10  # about 100 ms of calls in groups of 22 ms or more
 
 
 def test_without_a_linger_calls_spread_in_time_go_out_one_by_one() -> None:
-    async def scenario() -> list[int]:
-        bus = CountingBus()
-        publisher = BatchingPublisher(bus, linger_s=0.0)
-        await _publish_spread(publisher, 5, gap_s=0.02)
-        await publisher.close()
-        return bus.publish_sizes
-
-    assert asyncio.run(scenario()) == [1, 1, 1, 1, 1]
+    assert _sizes_of_spread(5, gap_s=0.02, linger_s=0.0) == [1, 1, 1, 1, 1]
 
 
 def test_a_full_group_goes_out_without_waiting_for_the_linger() -> None:
@@ -100,7 +89,7 @@ def test_a_full_group_goes_out_without_waiting_for_the_linger() -> None:
 
 
 def test_every_caller_of_a_failed_publish_gets_the_error_and_the_publisher_goes_on() -> None:
-    async def scenario() -> tuple[list[object], list[int]]:
+    async def scenario() -> tuple[list[BaseException | None], list[int]]:
         bus = CountingBus()
         publisher = BatchingPublisher(bus, linger_s=0.05)
         bus.failing = True
