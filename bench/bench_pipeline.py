@@ -1,8 +1,9 @@
 """End-to-end benchmark of the live pipeline: terminals → gateway → Redis → workers → alerts.
 
 Run with ``nice .venv/bin/python bench/bench_pipeline.py`` (needs ``redis-server``); writes
-``bench/results/pipeline.json``. Everything runs on this machine over loopback, bounded in count
-and time:
+``bench/results/pipeline.json``, or ``pipeline-<phases>.json`` beside it for a run of some
+``--phases`` (git ignores those). Everything runs on this machine over loopback, bounded in
+count and time:
 
 0. the worker's match step alone, in process: the fleet's fixes in time order through
    `transport.pipeline.steps.match.Match`, in batches of 8,000 (a draining worker's four
@@ -60,6 +61,7 @@ from bench_databases import (  # beside this script
     count_alerts,
 )
 from machine_speed import reference_loop_s  # beside this script
+from service_heap import settled_heap  # beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -484,10 +486,10 @@ async def fleet_run(port: int, redis_url: str, prefix: str, by_vehicle: list[lis
     """1,000 terminals at a fixed total rate; latency fix sent → alert on the live channel.
 
     The frames are encoded before the clock starts and sent by one scheduler at their due
-    times, replies read as they come: the load generator shares the two cores with the
-    gateway and the workers, and must not be what limits the offered load. The CPU seconds of
-    the processes in `pids` and of the load generator are counted from the first frame sent
-    to the end of the tail that lets the workers finish.
+    times, replies read as they come, the heap settled: the load generator shares the two
+    cores with the gateway and the workers, and must not be what limits the offered load. The
+    CPU seconds of the processes in `pids` and of the load generator are counted from the
+    first frame sent to the end of the tail that lets the workers finish.
     """
     hub = LiveHub()
     alerts_seen = hub.subscribe(all_carriers=True, kinds=[MessageKind.ALERT])
@@ -520,17 +522,18 @@ async def fleet_run(port: int, redis_url: str, prefix: str, by_vehicle: list[lis
             received.setdefault(item.alert_key, (time.time(), item))
 
     collector = asyncio.create_task(collect())
-    cpu_before = cpu_snapshot(pids)
-    started = time.monotonic()
-    for due_s, index, frame, key in schedule:
-        delay = started + due_s - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        sent_at[key] = time.time()
-        await clients[index].send_raw(frame)
-    sending_s = time.monotonic() - started
-    await asyncio.sleep(8.0)  # let the workers finish the queue
-    cpu_seconds = cpu_used(cpu_before, pids, time.monotonic() - started)
+    with settled_heap():  # the schedule and the bench's data are not scanned while it runs
+        cpu_before = cpu_snapshot(pids)
+        started = time.monotonic()
+        for due_s, index, frame, key in schedule:
+            delay = started + due_s - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            sent_at[key] = time.time()
+            await clients[index].send_raw(frame)
+        sending_s = time.monotonic() - started
+        await asyncio.sleep(8.0)  # let the workers finish the queue
+        cpu_seconds = cpu_used(cpu_before, pids, time.monotonic() - started)
     collector.cancel()
     stop_event.set()
     await asyncio.gather(relay, collector, return_exceptions=True)
@@ -670,7 +673,9 @@ def main() -> None:
     global N_VEHICLES, READ_LINGER_MS  # a smaller fleet for a smoke run; a linger to compare
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vehicles", type=int, default=N_VEHICLES)
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"default: {RESULTS.relative_to(ROOT)} for all phases, else a file "
+                             "beside it named by the phases run")  # fmt: skip
     parser.add_argument("--phases", nargs="+", choices=PHASES, default=list(PHASES),
                         help="what to measure (default: all)")  # fmt: skip
     parser.add_argument("--fleet-runs", nargs="+", type=fleet_run_option, default=FLEET_RUNS,
@@ -719,9 +724,17 @@ def main() -> None:
         results |= server_phases(options.phases, network, fixes, by_vehicle,
                                  fleet_runs=tuple(options.fleet_runs),
                                  postgres_url=options.postgres)  # fmt: skip
-    options.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n",
-                           encoding="utf-8")  # fmt: skip
-    print(f"wrote {options.out}")
+    out = options.out or results_path(options.phases)
+    out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
+
+
+def results_path(phases: list[str]) -> Path:
+    """Where a run's results go by default: a run of some phases does not overwrite the
+    record of a full run."""
+    if set(phases) == set(PHASES):
+        return RESULTS
+    return RESULTS.with_name(f"{RESULTS.stem}-{'-'.join(p for p in PHASES if p in phases)}.json")
 
 
 def fleet_run_option(text: str) -> tuple[float, int]:
