@@ -82,6 +82,7 @@ from transport.reminders import read_reminder_log  # noqa: E402
 from transport.simulation import SimulatedTrip, simulate_fleet, trip_fixes  # noqa: E402
 from transport.store import registries  # noqa: E402
 from transport.store import waybills as waybill_store  # noqa: E402
+from transport.store.alerts import StoredAlert  # noqa: E402
 from transport.store.engine import make_engine, make_session_factory, migrate  # noqa: E402
 from transport.waybills import Waybill, WaybillEvent  # noqa: E402
 
@@ -274,6 +275,7 @@ def seed_database(url: str) -> None:
             name="基准运输公司", permit_number="BENCH-0001", permitted_classes=("2", "3", "8"),
             permit_valid_until=valid))  # fmt: skip
         cid = carrier.id
+        assert cid is not None, "a stored carrier has its id"
         people = [
             registries.add_record(
                 session,
@@ -384,7 +386,7 @@ def drain(redis_url: str, fixes: list[Fix], databases: BenchDatabases, layer: Pa
         elapsed_s = time.monotonic() - t0
         rss1 = [rss_mb(w.pid) for w in workers]
         client = redis.Redis.from_url(redis_url)
-        state_bytes = int(client.memory_usage(f"{prefix}:vehicle_state") or 0)  # type: ignore[arg-type]
+        state_bytes = int(client.memory_usage(f"{prefix}:vehicle_state") or 0)
     finally:
         for worker in workers:
             stop(worker)  # each finishes (and publishes) the batch in hand
@@ -519,7 +521,8 @@ async def fleet_run(port: int, redis_url: str, prefix: str, by_vehicle: list[lis
         while True:
             message = await alerts_seen.get()
             item = message.item
-            received.setdefault(item.alert_key, (time.time(), item))
+            if isinstance(item, StoredAlert):  # the subscription takes alerts only
+                received.setdefault(item.alert_key, (time.time(), item))
 
     collector = asyncio.create_task(collect())
     with settled_heap():  # the schedule and the bench's data are not scanned while it runs
