@@ -115,7 +115,7 @@ def run_ours(track: Track, params: dict[int, matcher.MatchParams]) -> dict[str, 
     return out
 
 
-def run_leuven(track: Track, *, max_seconds: float) -> dict[str, Any] | None:
+def run_leuven(track: Track, *, max_seconds: float) -> dict[str, Any]:
     """Match a track at 1 Hz with leuvenmapmatching's DistanceMatcher (metres, rtree index)."""
     from leuvenmapmatching.map.inmem import InMemMap
     from leuvenmapmatching.matcher.distance import DistanceMatcher

@@ -19,17 +19,17 @@ import sys
 import time
 import zoneinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import networkx as nx
 import numpy as np
+from bench_matching import dataset_dir, read_track  # beside this script
 from rich.console import Console
 from rich.table import Table
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.bench_matching import dataset_dir, read_track  # noqa: E402
 from geodata import (  # noqa: E402
     osm_restrictions,
     restriction_index,
@@ -98,7 +98,8 @@ def synthetic_layer(
             if indptr[node + 1] == indptr[node]:
                 break
             chain.append(int(out[indptr[node] + rng.integers(indptr[node + 1] - indptr[node])]))
-        line = routing.route_line(_Bare(network), routing.Route(np.array(chain), np.zeros(1),
+        bare = cast("route_graph.RoutingIndex", _Bare(network))  # route_line reads .network only
+        line = routing.route_line(bare, routing.Route(np.array(chain), np.zeros(1),
                                   dt.datetime.now(SZ), 0, 0))  # fmt: skip
         features.append(_feature(f"seg-{k}", "forbidden_segment", line.__geo_interface__,
                                  SCHEDULES[k % len(SCHEDULES)]))  # fmt: skip
@@ -138,7 +139,9 @@ def time_routes(
     rng = np.random.default_rng(seed)
     nodes = network.nodes
     base = dt.datetime(2025, 10, 13, tzinfo=SZ)
-    ours, plain, detoured, no_route = [], [], 0, 0
+    ours: list[float] = []
+    plain: list[float] = []
+    detoured, no_route = 0, 0
     routing.fastest_route(index, (nodes.lon[0], nodes.lat[0]), (nodes.lon[1], nodes.lat[1]),
                           base, CARGO)  # warm-up (numba cache)  # fmt: skip
     while len(ours) < queries:
@@ -157,10 +160,11 @@ def time_routes(
         ours.append(time.perf_counter() - t0)
         no_route += route is None
         detoured += route is not None and len(route.edge_ids) != len(path) + 1
-    out = {"network": network.name, "edges": len(network.edges), "nodes": len(nodes),
-           "restrictions": len(compiled), "blocking_pairs": len(index.pair_edge),
-           "prep_s": prep_s, "ours": percentiles(ours), "networkx": percentiles(plain),
-           "no_route": int(no_route), "differs_from_plain": int(detoured)}  # fmt: skip
+    out: dict[str, Any] = {
+        "network": network.name, "edges": len(network.edges), "nodes": len(nodes),
+        "restrictions": len(compiled), "blocking_pairs": len(index.pair_edge),
+        "prep_s": prep_s, "ours": percentiles(ours), "networkx": percentiles(plain),
+        "no_route": int(no_route), "differs_from_plain": int(detoured)}  # fmt: skip
     out["p50_ratio"] = out["ours"]["p50_ms"] / out["networkx"]["p50_ms"]
     console.log(f"{network.name}: ours p50 {out['ours']['p50_ms']:.2f} ms, "
                 f"networkx p50 {out['networkx']['p50_ms']:.2f} ms")  # fmt: skip
