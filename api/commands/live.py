@@ -1,7 +1,8 @@
 """`hazmat gateway` and `hazmat worker`: the live pipeline's processes.
 
-With ``--redis`` the gateway only publishes (and sends the drivers' reminders queued for it)
-and workers run as their own processes (``hazmat worker --shards 0,1``); without it the gateway
+With ``--redis`` the gateway only publishes (and sends the drivers' reminders queued for it),
+keeps the terminals' registrations in Redis for every gateway of the deployment, and workers
+run as their own processes (``hazmat worker --shards 0,1``); without it the gateway
 runs on the in-process bus with an embedded worker storing fixes to the SQLite file ``--db``.
 A worker given ``--network`` (and ``--layers``) also matches, runs the rules and records alerts
 in ``--database``, and records the drivers' reminder steps from the Redis reminder log in the
@@ -27,7 +28,7 @@ from geodata import restrictions, sources
 from geodata.matching.matcher import MatchParams
 from transport import reminder_recorder, reminders
 from transport.bus import batching, memory, redis_streams
-from transport.gateway import jt808_server, reminder_desk
+from transport.gateway import jt808_server, redis_terminal_registry, reminder_desk
 from transport.pipeline import (
     chain,
     checkpoint,
@@ -168,7 +169,12 @@ async def _serve_gateway(
             )
         )
     publisher = batching.BatchingPublisher(bus, linger_s=publish_linger_s)
-    server = jt808_server.Jt808Server(publisher, options=options)
+    registry = (
+        redis_terminal_registry.RedisTerminalRegistry(redis_url, prefix=prefix)
+        if redis_url
+        else None  # the server's in-memory registry
+    )
+    server = jt808_server.Jt808Server(publisher, registry=registry, options=options)
     desk = None
     if redis_url:
         desk = reminder_desk.ReminderDesk(
@@ -183,6 +189,8 @@ async def _serve_gateway(
     if desk is not None:
         await desk.close()
     await publisher.close()
+    if registry is not None:
+        await registry.close()
     if embedded is not None:
         await embedded
     await bus.close()

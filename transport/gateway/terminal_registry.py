@@ -1,8 +1,8 @@
 """Registered JT/T 808 terminals: their auth codes, vehicles and uploaded e-waybills.
 
 `TerminalRegistry` is what the gateway needs; `MemoryTerminalRegistry` is the in-process
-default (registrations are lost with the process, terminals then simply register again).
-A database-backed registry, tied to the vehicle registry, implements the same methods.
+default (registrations are lost with the process, terminals then register again);
+`redis_terminal_registry.RedisTerminalRegistry` keeps them for every gateway of a deployment.
 """
 
 from __future__ import annotations
@@ -17,7 +17,13 @@ from transport.gateway import jt808_messages as messages
 if TYPE_CHECKING:
     from datetime import datetime
 
-__all__ = ["KeptWaybill", "MemoryTerminalRegistry", "Terminal", "TerminalRegistry"]
+__all__ = [
+    "KeptWaybill",
+    "MemoryTerminalRegistry",
+    "Terminal",
+    "TerminalRegistry",
+    "new_auth_code",
+]
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,7 @@ class TerminalRegistry(Protocol):
         ...
 
 
-def _new_auth_code() -> str:
+def new_auth_code() -> str:
     """Return a fresh, unguessable auth code."""
     return secrets.token_hex(8)
 
@@ -79,7 +85,7 @@ def _new_auth_code() -> str:
 class MemoryTerminalRegistry:
     """Registrations and uploaded waybills held in this process."""
 
-    def __init__(self, *, make_auth_code: Callable[[], str] = _new_auth_code) -> None:
+    def __init__(self, *, make_auth_code: Callable[[], str] = new_auth_code) -> None:
         self.make_auth_code = make_auth_code
         self.terminals: dict[str, Terminal] = {}
         self.waybills: list[KeptWaybill] = []
