@@ -119,8 +119,19 @@ def gateway(
             help="Wait this long for more fixes to share a bus round trip (delays replies).",
         ),
     ] = batching.DEFAULT_LINGER_S * 1000,
+    reuse_port: Annotated[
+        bool,
+        typer.Option(
+            "--reuse-port",
+            help="Share the port with other gateway processes on this host (SO_REUSEPORT; "
+            "needs --redis, give each its own --gateway-id).",
+        ),
+    ] = False,
 ) -> None:
     """Run the JT/T 808 gateway / 运行 JT/T 808 接入网关."""
+    if reuse_port and not redis_url:
+        msg = "--reuse-port needs --redis: gateways sharing a port share registrations and bus"
+        raise typer.BadParameter(msg)
     try:
         liveness = reminders.Liveness(alive_ttl_s, alive_refresh_s)
     except ValueError as err:
@@ -133,7 +144,7 @@ def gateway(
         _serve_gateway(
             host, port, options, redis_url=redis_url, n_shards=n_shards, db=db,
             gateway_id=gateway_id or default_name(), prefix=prefix, liveness=liveness,
-            publish_linger_s=publish_linger_ms / 1000,
+            publish_linger_s=publish_linger_ms / 1000, reuse_port=reuse_port,
         )
     )  # fmt: skip
 
@@ -150,6 +161,7 @@ async def _serve_gateway(
     prefix: str,
     liveness: reminders.Liveness,
     publish_linger_s: float,
+    reuse_port: bool,
 ) -> None:
     """Serve until SIGINT or SIGTERM, then shut down in order."""
     stop = asyncio.Event()
@@ -182,7 +194,7 @@ async def _serve_gateway(
         )
         await desk.start()
     settle_heap()
-    await server.start(host, port)
+    await server.start(host, port, reuse_port=reuse_port)
     typer.echo(f"JT/T 808 gateway on {host}:{server.port} ({'redis' if redis_url else 'embedded'})")
     await stop.wait()
     await server.shutdown()

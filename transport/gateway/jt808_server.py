@@ -122,10 +122,14 @@ class Jt808Server:
             raise RuntimeError(msg)
         return int(self._server.sockets[0].getsockname()[1])
 
-    async def start(self, host: str, port: int) -> None:
-        """Listen on `host`:`port` (0 picks a free port)."""
+    async def start(self, host: str, port: int, *, reuse_port: bool = False) -> None:
+        """Listen on `host`:`port` (0 picks a free port); with `reuse_port`, beside other
+        processes listening there the same way (SO_REUSEPORT: the kernel spreads the
+        connections)."""
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: Jt808Connection(self), host, port)
+        self._server = await loop.create_server(
+            lambda: Jt808Connection(self), host, port, reuse_port=reuse_port
+        )
         logger.info("JT/T 808 gateway listening on %s:%s", host, self.port)
 
     async def send_to_vehicle(self, vehicle_id: str, message: messages.Message) -> int | None:

@@ -1,5 +1,5 @@
 """Both terminal registries keep the same contract; the Redis one outlives its gateway and is
-shared by gateways (real redis-server, real TCP)."""
+shared by gateways, also gateways sharing one port (real redis-server, real TCP)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
+from typer.testing import CliRunner
 
+from api.cli import app
 from tests.transport.gateway.test_reminders import start_gateway_process
 from tests.transport.redis_process import RedisProcess
 from transport.bus.memory import MemoryBus
@@ -239,3 +241,59 @@ def test_a_crashed_gateway_process_is_replaced_without_new_registrations(
         second.terminate()
         second.communicate(timeout=30)
     assert reply.result is messages.ReplyResult.OK  # type: ignore[union-attr]
+
+
+def test_gateways_sharing_a_port_take_terminals_between_them(redis_server: RedisProcess) -> None:
+    """Two gateways listening on one port with SO_REUSEPORT (as `hazmat gateway --reuse-port`
+    processes do): the kernel spreads the terminals over both, and every fix is accepted."""
+    n_terminals = 40
+
+    async def one_terminal(port: int, index: int) -> messages.Message:
+        client = jt808_terminal.TerminalClient(f"0139{index:08d}")
+        await client.connect("127.0.0.1", port)
+        await client.sign_in(register(f"粤B{index:05d}", terminal_id=f"T{index}"))
+        reply = await client.request(location_now())
+        await client.close()
+        return reply
+
+    async def scenario() -> tuple[list[messages.Message], list[int], int]:
+        bus = MemoryBus(n_shards=1)
+        registries = [RedisTerminalRegistry(redis_server.url) for _ in range(2)]
+        servers = [Jt808Server(bus, registry=r) for r in registries]
+        await servers[0].start("127.0.0.1", 0, reuse_port=True)
+        await servers[1].start("127.0.0.1", servers[0].port, reuse_port=True)
+        try:
+            replies = await asyncio.gather(
+                *(one_terminal(servers[0].port, i) for i in range(n_terminals))
+            )
+            delivered = await bus.consumer([0], name="test").read(count=100, block_ms=100)
+            return replies, [s.stats["auth.ok"] for s in servers], len(delivered)
+        finally:
+            for server, registry in zip(servers, registries, strict=True):
+                await server.shutdown()
+                await registry.close()
+
+    replies, signed_in, delivered = asyncio.run(scenario())
+    assert {r.result for r in replies} == {messages.ReplyResult.OK}  # type: ignore[union-attr]
+    assert sum(signed_in) == n_terminals
+    assert min(signed_in) > 0  # both took some (all on one: about 2e-12 by chance)
+    assert delivered == n_terminals
+
+
+def test_a_port_is_shared_only_when_asked() -> None:
+    async def scenario() -> None:
+        first, second = Jt808Server(MemoryBus(n_shards=1)), Jt808Server(MemoryBus(n_shards=1))
+        await first.start("127.0.0.1", 0)
+        try:
+            with pytest.raises(OSError, match="in use"):
+                await second.start("127.0.0.1", first.port)
+        finally:
+            await first.shutdown()
+
+    asyncio.run(scenario())
+
+
+def test_gateway_command_refuses_a_shared_port_without_redis() -> None:
+    result = CliRunner().invoke(app, ["gateway", "--reuse-port", "--port", "0"])
+    assert result.exit_code != 0
+    assert "--reuse-port needs --redis" in result.output
