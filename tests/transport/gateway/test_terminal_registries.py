@@ -294,6 +294,8 @@ def test_a_port_is_shared_only_when_asked() -> None:
 
 
 def test_gateway_command_refuses_a_shared_port_without_redis() -> None:
-    result = CliRunner().invoke(app, ["gateway", "--reuse-port", "--port", "0"])
+    result = CliRunner().invoke(
+        app, ["gateway", "--reuse-port", "--port", "0"], env={"HAZMAT_REDIS_URL": None}
+    )
     assert result.exit_code != 0
     assert "--reuse-port needs --redis" in result.output
