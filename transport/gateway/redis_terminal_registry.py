@@ -13,7 +13,6 @@ is one script, so that two gateways cannot give one plate to two phones. Uploade
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -95,27 +94,18 @@ class RedisTerminalRegistry:
         if kept is None:
             return messages.RegisterResult.VEHICLE_REGISTERED, None
         auth_code, registered_at = (_text(value) for value in kept)
-        terminal = Terminal(
-            phone=phone,
-            auth_code=auth_code,
-            plate=message.plate,
-            plate_color=message.plate_color,
-            terminal_id=message.terminal_id,
-            manufacturer_id=message.manufacturer_id,
-            model=message.model,
-            registered_at=datetime.fromisoformat(registered_at),
+        terminal = Terminal.of_registration(
+            phone, message, auth_code=auth_code, registered_at=datetime.fromisoformat(registered_at)
         )
         return messages.RegisterResult.OK, terminal
 
     async def authenticate(self, phone: str, auth_code: str) -> Terminal | None:
         """Return the terminal whose code matches (compared in constant time)."""
         stored = await self.redis.hgetall(self.terminal_key(phone))
-        fields = {_text(key): _text(value) for key, value in stored.items()}
-        if "auth_code" not in fields or not secrets.compare_digest(
-            fields["auth_code"].encode(), auth_code.encode()
-        ):
+        if not stored:
             return None
-        return Terminal(
+        fields = {_text(key): _text(value) for key, value in stored.items()}
+        terminal = Terminal(
             phone=phone,
             auth_code=fields["auth_code"],
             plate=fields["plate"],
@@ -125,6 +115,7 @@ class RedisTerminalRegistry:
             model=fields["model"],
             registered_at=datetime.fromisoformat(fields["registered_at"]),
         )
+        return terminal if terminal.accepts(auth_code) else None
 
     async def deregister(self, phone: str) -> None:
         """Forget the terminal (it logged out) and free its plate."""

@@ -39,10 +39,30 @@ class Terminal:
     model: str
     registered_at: datetime
 
+    @classmethod
+    def of_registration(
+        cls, phone: str, message: messages.Register, *, auth_code: str, registered_at: datetime
+    ) -> Terminal:
+        """The terminal a 0x0100 registration describes, with its code and first registration."""
+        return cls(
+            phone=phone,
+            auth_code=auth_code,
+            plate=message.plate,
+            plate_color=message.plate_color,
+            terminal_id=message.terminal_id,
+            manufacturer_id=message.manufacturer_id,
+            model=message.model,
+            registered_at=registered_at,
+        )
+
     @property
     def vehicle_id(self) -> str:
         """Return the vehicle id fixes carry: the plate, or the phone when no plate was given."""
         return self.plate or f"jt808:{self.phone}"
+
+    def accepts(self, auth_code: str) -> bool:
+        """Whether `auth_code` is this terminal's (compared in constant time)."""
+        return secrets.compare_digest(self.auth_code.encode(), auth_code.encode())
 
 
 @dataclass(frozen=True)
@@ -101,14 +121,10 @@ class MemoryTerminalRegistry:
         if holder is not None and holder.phone != phone:
             return messages.RegisterResult.VEHICLE_REGISTERED, None
         known = self.terminals.get(phone)
-        terminal = Terminal(
-            phone=phone,
+        terminal = Terminal.of_registration(
+            phone,
+            message,
             auth_code=known.auth_code if known else self.make_auth_code(),
-            plate=message.plate,
-            plate_color=message.plate_color,
-            terminal_id=message.terminal_id,
-            manufacturer_id=message.manufacturer_id,
-            model=message.model,
             registered_at=known.registered_at if known else at,
         )
         self.terminals[phone] = terminal
@@ -117,11 +133,7 @@ class MemoryTerminalRegistry:
     async def authenticate(self, phone: str, auth_code: str) -> Terminal | None:
         """Return the terminal whose code matches (compared in constant time)."""
         terminal = self.terminals.get(phone)
-        if terminal is None or not secrets.compare_digest(
-            terminal.auth_code.encode(), auth_code.encode()
-        ):
-            return None
-        return terminal
+        return terminal if terminal is not None and terminal.accepts(auth_code) else None
 
     async def deregister(self, phone: str) -> None:
         """Forget the terminal."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -169,6 +169,26 @@ def location_now() -> messages.LocationReport:
     )  # fmt: skip
 
 
+@contextlib.asynccontextmanager
+async def two_gateways(
+    url: str, bus: MemoryBus, *, share_port: bool = False
+) -> AsyncIterator[tuple[Jt808Server, Jt808Server]]:
+    """Two gateways on one Redis registry (on one port when `share_port`); stopped after."""
+    registries = [RedisTerminalRegistry(url) for _ in range(2)]
+    first, second = (
+        Jt808Server(bus, registry=r, options=ServerOptions(shutdown_timeout_s=2.0))
+        for r in registries
+    )
+    await first.start("127.0.0.1", 0, reuse_port=share_port)
+    await second.start("127.0.0.1", first.port if share_port else 0, reuse_port=share_port)
+    try:
+        yield first, second
+    finally:
+        for server, registry in zip((first, second), registries, strict=True):
+            await server.shutdown()
+            await registry.close()
+
+
 def test_a_terminal_registered_at_one_gateway_signs_in_at_another(
     redis_server: RedisProcess,
 ) -> None:
@@ -177,29 +197,18 @@ def test_a_terminal_registered_at_one_gateway_signs_in_at_another(
 
     async def scenario() -> tuple[messages.Message, messages.Message, list[str]]:
         bus = MemoryBus(n_shards=1)
-        registries = [RedisTerminalRegistry(redis_server.url) for _ in range(2)]
-        servers = [
-            Jt808Server(bus, registry=r, options=ServerOptions(shutdown_timeout_s=2.0))
-            for r in registries
-        ]
-        for server in servers:
-            await server.start("127.0.0.1", 0)
-        try:
+        async with two_gateways(redis_server.url, bus) as (first, second):
             client = jt808_terminal.TerminalClient(PHONE)
-            await client.connect("127.0.0.1", servers[0].port)
+            await client.connect("127.0.0.1", first.port)
             auth_code = await client.sign_in(register(PLATE))
             await client.close()
             client = jt808_terminal.TerminalClient(PHONE)
-            await client.connect("127.0.0.1", servers[1].port)
+            await client.connect("127.0.0.1", second.port)
             auth = await client.request(messages.Auth(auth_code))
             accepted = await client.request(location_now())
             await client.close()
-            delivered = await bus.consumer([0], name="test").read(count=10, block_ms=100)
-            return auth, accepted, [d.fix.vehicle_id for d in delivered]
-        finally:
-            for server, registry in zip(servers, registries, strict=True):
-                await server.shutdown()
-                await registry.close()
+        delivered = await bus.consumer([0], name="test").read(count=10, block_ms=100)
+        return auth, accepted, [d.fix.vehicle_id for d in delivered]
 
     auth, accepted, vehicles = asyncio.run(scenario())
     assert auth.result is messages.ReplyResult.OK  # type: ignore[union-attr]
@@ -258,20 +267,13 @@ def test_gateways_sharing_a_port_take_terminals_between_them(redis_server: Redis
 
     async def scenario() -> tuple[list[messages.Message], list[int], int]:
         bus = MemoryBus(n_shards=1)
-        registries = [RedisTerminalRegistry(redis_server.url) for _ in range(2)]
-        servers = [Jt808Server(bus, registry=r) for r in registries]
-        await servers[0].start("127.0.0.1", 0, reuse_port=True)
-        await servers[1].start("127.0.0.1", servers[0].port, reuse_port=True)
-        try:
+        async with two_gateways(redis_server.url, bus, share_port=True) as servers:
             replies = await asyncio.gather(
                 *(one_terminal(servers[0].port, i) for i in range(n_terminals))
             )
-            delivered = await bus.consumer([0], name="test").read(count=100, block_ms=100)
-            return replies, [s.stats["auth.ok"] for s in servers], len(delivered)
-        finally:
-            for server, registry in zip(servers, registries, strict=True):
-                await server.shutdown()
-                await registry.close()
+            signed_in = [server.stats["auth.ok"] for server in servers]
+        delivered = await bus.consumer([0], name="test").read(count=100, block_ms=100)
+        return replies, signed_in, len(delivered)
 
     replies, signed_in, delivered = asyncio.run(scenario())
     assert {r.result for r in replies} == {messages.ReplyResult.OK}  # type: ignore[union-attr]
