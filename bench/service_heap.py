@@ -2,8 +2,9 @@
 
 A worker and a gateway call `settle_heap` after loading (frozen heap, fewer young
 collections); a bench that runs their code in process must do the same to measure what they
-spend, and the load generator does it too, so that its collector's pauses take less of the
-cores it shares with them. On leaving, the collector is as it was: later phases are unchanged.
+spend, and the load generator does it too, so that no full collection of its large heap
+holds up the alerts it stamps on arrival. On leaving, the collector is as it was: later
+phases are unchanged.
 """
 
 from __future__ import annotations
