@@ -36,6 +36,7 @@ from transport import simulation, track_check
 from transport.cargo import CargoProfile
 from transport.monitoring import Monitor, process_fleet
 from transport.pipeline.batch import VehicleState
+from transport.pipeline.checkpoint_codec import encode_state
 from transport.pipeline.steps.evaluate_rules import MonitorCheckpoint
 from transport.rules.base import RoadContext, VehicleContext
 
@@ -186,7 +187,7 @@ def time_live_rounds(
             between = time.perf_counter()
             for vehicle_id in {f.vehicle_id for f in fixes}:
                 checkpoint = MonitorCheckpoint(monitors[vehicle_id].state)
-                VehicleState(vehicle_id, monitor={"rules": checkpoint}).to_checkpoint()
+                encode_state(VehicleState(vehicle_id, monitor={"rules": checkpoint}))
             rules_s += between - started
             checkpoint_s += time.perf_counter() - between
         best_rules, best_checkpoint = min(best_rules, rules_s), min(best_checkpoint, checkpoint_s)

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from transport.frozen import build, evolve
-from transport.rules.base import EPOCH, US
+from transport.rules.base import EPOCH, Text
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from transport.matched import MatchedFix
-    from transport.rules.base import RuleEvent, Text
+    from transport.rules.base import RuleEvent
 
 __all__ = [
     "Evidence",
@@ -31,10 +31,9 @@ __all__ = [
 ]
 
 MAX_FIXES = 40  # first half and latest half are kept
-PACKED_FIXES_HELD = 65_536  # fixes whose packed row is kept for the next pickling
-#: a fix packed for a checkpoint: time (µs since the epoch), lon, lat, speed, edge
+#: a fix as checkpoints pickled by earlier workers packed it: time (µs since the epoch), lon,
+#: lat, speed, edge
 _FIX_ROW = struct.Struct("<qdddq")
-_ROWS: dict[int, tuple[FixEvidence, bytes]] = {}  # by id(fix), with the fix to pin the id
 ISO_TIMES_CACHED = 16_384
 
 #: ISO 8601 text of a fix time: an open alert's evidence is written again at each update with
@@ -69,41 +68,10 @@ class Evidence:
     peak_value: float | None
     limit: float | None
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        """Pickle the fixes packed into one bytes value, a row per fix.
-
-        A worker's checkpoint pickles the evidence of every open alert at each commit; as 40
-        small tuples holding datetimes, the fixes cost about three times as much. Successive
-        evidences of an alert share their fix objects, so each fix is packed once (`_ROWS`).
-        """
-        state = vars(self)
-        rows = _packed_rows(self.fixes)
-        packed = {**state, "fixes": rows, "fix_layout": "rows"} if rows is not None else state
-        return _unpickled_evidence, (packed,)
-
-
-def _packed_rows(fixes: tuple[FixEvidence, ...]) -> bytes | None:
-    """The fixes as `_FIX_ROW` rows; None unless every time is in UTC (not folded)."""
-    rows = []
-    for fix in fixes:
-        held = _ROWS.get(id(fix))
-        if held is None or held[0] is not fix:
-            at = fix.fix_at
-            if at.tzinfo is not dt.UTC or at.fold:
-                return None  # the time zone (or fold) would be lost: pickled as they are
-            try:
-                held = (fix, _FIX_ROW.pack((at - EPOCH) // US, *fix[1:]))
-            except struct.error:  # an edge id beyond 64 bits
-                return None
-            if len(_ROWS) >= PACKED_FIXES_HELD:
-                _ROWS.clear()  # the open alerts' fixes come back at their next pickling
-            _ROWS[id(fix)] = held
-        rows.append(held[1])
-    return b"".join(rows)
-
 
 def _unpickled_evidence(state: dict[str, Any]) -> Evidence:
-    """The evidence `Evidence.__reduce__` pickled (or an earlier version of it)."""
+    """The evidence in a checkpoint pickled by an earlier worker, its fixes packed as rows or
+    (before those) as columns: such a pickle names this function to rebuild it."""
     state = dict(state)
     layout, packed = state.pop("fix_layout", "columns"), state["fixes"]
     if isinstance(packed, bytes):

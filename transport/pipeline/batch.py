@@ -6,18 +6,12 @@ or among `dropped` with a reason code, so nothing vanishes unexplained.
 
 from __future__ import annotations
 
-import base64
 import bisect
 import dataclasses
-import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-
-import orjson
-
-from transport.bus import fix_json
 
 if TYPE_CHECKING:
     from transport.alerts.lifecycle import AlertEvent
@@ -45,7 +39,8 @@ class VehicleState:
     ascending): a fix time inside that span is a duplicate exactly when it is listed there.
     `monitor` holds what the steps carry per vehicle (the rules' clocks and open alerts, the
     matcher's waiting fixes): plain values, or objects with a ``checkpoint_value()`` method
-    whose value is what the checkpoint holds, taken only when it is written (`to_checkpoint`).
+    whose value is what the checkpoint holds, taken only when it is written
+    (`checkpoint_codec.encode_state`).
     """
 
     vehicle_id: str
@@ -76,50 +71,6 @@ class VehicleState:
             fixes_seen=self.fixes_seen + 1,
             backfill_seen=self.backfill_seen + fix.is_backfill,
         )
-
-    def to_checkpoint(self) -> bytes:
-        """Return the state as the checkpoint holds it: its fields pickled as a mapping
-        (written and read only by our workers), each `monitor` object as its
-        ``checkpoint_value()``.
-
-        One pickle for the whole state costs less than the JSON with pickled parts in base64
-        that came before, and takes 29 % less room in Redis.
-        """
-        record = dict(vars(self))
-        record["monitor"] = {key: _checkpoint_value(value) for key, value in self.monitor.items()}
-        return pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
-
-    @classmethod
-    def from_checkpoint(cls, data: bytes) -> VehicleState:
-        """Read a state written by `to_checkpoint`, or the JSON of earlier workers, whose
-        monitor texts are read into the values `to_checkpoint` writes now."""
-        if data.startswith(b"{"):
-            record = orjson.loads(data)
-            record["monitor"] = {k: _earlier_value(v) for k, v in record["monitor"].items()}
-        else:
-            record = pickle.loads(data)  # our own checkpoint, from our Redis
-        if not isinstance(record, dict):
-            msg = f"checkpoint holds a {type(record).__name__}, not a vehicle state's fields"
-            raise TypeError(msg)
-        record["recent_fix_us"] = tuple(record["recent_fix_us"])
-        return cls(**record)
-
-
-def _checkpoint_value(value: object) -> object:
-    """What the checkpoint holds of a monitor value: its ``checkpoint_value()``, if it has one."""
-    to_value = getattr(value, "checkpoint_value", None)
-    return value if to_value is None else to_value()
-
-
-def _earlier_value(value: object) -> object:
-    """A monitor value of earlier workers' JSON checkpoints as `to_checkpoint` writes it now:
-    base64 text of a pickle (the rules' monitor state) unpickled, a list of fix JSON texts (the
-    matcher's waiting fixes) read into fixes; other JSON data as it is."""
-    if isinstance(value, str) and value:
-        return pickle.loads(base64.b64decode(value))  # our own checkpoint, from our Redis
-    if isinstance(value, list) and all(isinstance(text, str) for text in value):
-        return tuple(fix_json.fix_from_json(text) for text in value)
-    return value
 
 
 @dataclass(frozen=True)

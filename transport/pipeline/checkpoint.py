@@ -1,7 +1,7 @@
 """Checkpoints of per-vehicle state: in memory (embedded) or in Redis, so another worker resumes.
 
 Redis keeps one hash, ``{prefix}:vehicle_state``, field = vehicle id, value = the state
-(`VehicleState.to_checkpoint`);
+(`checkpoint_codec.encode_state`);
 it is live state, not the record (that is the fix store), so losing it costs only re-checking
 duplicates against the store.
 
@@ -27,11 +27,13 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any, Protocol
 
-from transport.pipeline.batch import VehicleState
+from transport.pipeline import checkpoint_codec
 from transport.redis_client import retrying_client
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable
+
+    from transport.pipeline.batch import VehicleState
 
 __all__ = ["CheckpointStore", "MemoryCheckpointStore", "RedisCheckpointStore"]
 
@@ -113,7 +115,7 @@ class RedisCheckpointStore:
         if unread:
             values: list[bytes | None] = self.redis.hmget(self.key, unread)  # type: ignore[assignment]
             pairs = zip(unread, values, strict=True)
-            states |= {v: VehicleState.from_checkpoint(data) for v, data in pairs if data}
+            states |= {v: checkpoint_codec.decode_state(data) for v, data in pairs if data}
         return states
 
     def save_states(self, states: Iterable[VehicleState]) -> None:
@@ -139,7 +141,8 @@ class RedisCheckpointStore:
         if not in_flight:
             return
         token = f"{self._writer}:{self._commits + 1}".encode()
-        mapping: dict[Any, Any] = {v: s.to_checkpoint() for v, s in in_flight.items()}
+        encode = checkpoint_codec.encode_state
+        mapping: dict[Any, Any] = {v: encode(s) for v, s in in_flight.items()}
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(self.key, mapping=mapping)
         pipe.hset(self.token_key, mapping=dict.fromkeys(mapping, token))

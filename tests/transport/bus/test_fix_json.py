@@ -2,37 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
-from tests.transport.bus.fixtures import make_fix
+from tests.transport.bus.fixtures import fixes, make_fix
 from transport.bus import fix_json
-from transport.fixes import Fix, FixSource
-
-fixes = st.builds(
-    Fix,
-    vehicle_id=st.text(min_size=1, max_size=12),
-    fix_at=st.datetimes(
-        min_value=datetime(2000, 1, 1),  # noqa: DTZ001 - hypothesis takes naive bounds
-        max_value=datetime(2099, 1, 1),  # noqa: DTZ001
-        timezones=st.just(UTC),
-    ),
-    lon=st.floats(-180, 180),
-    lat=st.floats(-90, 90),
-    speed_kmh=st.floats(0, 250),
-    heading_deg=st.floats(0, 360),
-    altitude_m=st.floats(-500, 9000),
-    alarm_bits=st.integers(0, 2**32 - 1),
-    status_bits=st.integers(0, 2**32 - 1),
-    source=st.sampled_from(FixSource),
-    is_backfill=st.booleans(),
-    extras=st.dictionaries(
-        st.text(max_size=8), st.floats(allow_nan=False, allow_infinity=False), max_size=3
-    ),
-)
+from transport.fixes import Fix
 
 
 @given(fixes)

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-import dataclasses
-import pickle
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import orjson
 import pytest
 
 from tests.transport.bus.fixtures import START_AT, make_fix
-from transport.bus import fix_json
-from transport.monitoring import MonitorState
 from transport.pipeline import batch as batch_module
 from transport.pipeline import chain
 from transport.pipeline.batch import Batch, VehicleState, epoch_us
 from transport.pipeline.checkpoint import MemoryCheckpointStore
 from transport.pipeline.fix_store import SqliteFixStore
 from transport.pipeline.steps import advance_state, deduplicate, order, store
-from transport.pipeline.steps.evaluate_rules import MonitorCheckpoint
-from transport.pipeline.steps.match import WaitingFixes
 
 
 @pytest.fixture
@@ -124,32 +116,3 @@ def test_stored_fix_reads_back_equal(fix_store: SqliteFixStore) -> None:
     fix = make_fix(alarm_bits=1 << 18, extras={"terminal_alarm_daily_driving_overtime": 1.0})
     assert fix_store.add_fixes([fix, fix]) == 1
     assert fix_store.read_fixes(fix.vehicle_id) == [fix]
-
-
-def test_vehicle_state_round_trips_through_the_checkpoint() -> None:
-    state = VehicleState("粤B12345").after(make_fix(step=1)).after(make_fix(step=0))
-    monitor_state = MonitorState(rule_states=(None, 3))
-    waiting = (make_fix(step=2), make_fix(step=3, extras={"mileage_km": 12.5}))
-    held = {"rules": MonitorCheckpoint(monitor_state), "match": WaitingFixes(waiting)}
-    read = VehicleState.from_checkpoint(dataclasses.replace(state, monitor=held).to_checkpoint())
-    assert read == dataclasses.replace(state, monitor={"rules": monitor_state, "match": waiting})
-
-
-def test_a_checkpoint_of_earlier_workers_json_is_read_as_checkpoints_are_now() -> None:
-    monitor_state, waiting = MonitorState(rule_states=(None, 3)), make_fix(step=2)
-    legacy = {
-        "vehicle_id": "粤B12345", "last_fix_us": 5, "recent_fix_us": [4, 5], "fixes_seen": 2,
-        "backfill_seen": 0,
-        "monitor": {
-            "rules": base64.b64encode(pickle.dumps(monitor_state)).decode(),
-            "match": [fix_json.fix_to_json(waiting).decode()],
-        },
-    }  # fmt: skip
-    read = VehicleState.from_checkpoint(orjson.dumps(legacy))
-    assert (read.last_fix_us, read.recent_fix_us, read.fixes_seen) == (5, (4, 5), 2)
-    assert read.monitor == {"rules": monitor_state, "match": (waiting,)}  # as written now
-
-
-def test_a_checkpoint_holding_something_else_is_refused() -> None:
-    with pytest.raises(TypeError, match="checkpoint holds a list, not a vehicle state's fields"):
-        VehicleState.from_checkpoint(pickle.dumps(["V1"]))

@@ -28,6 +28,7 @@ from tests.transport.bus.fixtures import make_fleet
 from tests.transport.redis_process import RedisProcess
 from transport.bus.redis_streams import RedisStreamsBus
 from transport.fixes import Fix
+from transport.pipeline import checkpoint_codec
 from transport.pipeline.batch import VehicleState, epoch_us
 
 N_SHARDS = 2
@@ -131,7 +132,7 @@ def checkpointed_states(redis_url: str) -> dict[str, VehicleState]:
         raw = client.hgetall("hazmat:vehicle_state")
     finally:
         client.close()
-    return {k.decode(): VehicleState.from_checkpoint(v) for k, v in raw.items()}
+    return {k.decode(): checkpoint_codec.decode_state(v) for k, v in raw.items()}
 
 
 def pending_of(redis_url: str, consumer: str) -> int:

@@ -1,7 +1,7 @@
 """Step `evaluate_rules`: run every rule and the alert lifecycle over the matched fixes.
 
 One `Monitor` per vehicle lives in the worker; its state is put in the vehicle's checkpoint
-(`VehicleState.monitor["rules"]`, pickled with it when the checkpoint is committed) so that a
+(`VehicleState.monitor["rules"]`, written with it when the checkpoint is committed) so that a
 worker taking the vehicle over resumes its clocks and open alerts instead of starting them
 again. The contexts (cargo, waybill,
 corridor) of the batch's vehicles are asked of the directory at once per batch, so a changed
