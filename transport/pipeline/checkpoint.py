@@ -19,11 +19,13 @@ store and commit that wrote it (written in the same transaction). A store keeps 
 committed last and serves a vehicle's from memory while the token in Redis is still its own: the
 vehicle was not written by another worker meanwhile (one that held its shard while this worker
 had lost the lease). The common read is then a few bytes per vehicle instead of its whole
-state, and a state another worker wrote is always read.
+state, and a state another worker wrote is always read. A checkpoint that cannot be read is
+logged and counted, and its vehicle starts afresh.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
     from transport.pipeline.batch import VehicleState
 
 __all__ = ["CheckpointStore", "MemoryCheckpointStore", "RedisCheckpointStore"]
+
+logger = logging.getLogger(__name__)
 
 
 class CheckpointStore(Protocol):
@@ -94,6 +98,7 @@ class RedisCheckpointStore:
         self.uncommitted: dict[str, VehicleState] = {}
         self.in_flight: dict[str, VehicleState] = {}  # set aside for the commit being written
         self.committed: dict[str, tuple[bytes, VehicleState]] = {}  # vehicle: (token, state)
+        self.unreadable = 0  # checkpoints that could not be read
         self._writer = uuid.uuid4().hex
         self._commits = 0
 
@@ -114,9 +119,23 @@ class RedisCheckpointStore:
             unread = [v for v in unread if v not in states]
         if unread:
             values: list[bytes | None] = self.redis.hmget(self.key, unread)  # type: ignore[assignment]
-            pairs = zip(unread, values, strict=True)
-            states |= {v: checkpoint_codec.decode_state(data) for v, data in pairs if data}
+            pairs = ((v, self._decoded(v, data)) for v, data in zip(unread, values, strict=True))
+            states |= {v: state for v, state in pairs if state is not None}
         return states
+
+    def _decoded(self, vehicle_id: str, data: bytes | None) -> VehicleState | None:
+        """A vehicle's state read from its checkpoint; None without one, and None, logged and
+        counted, when it cannot be read: the vehicle starts afresh (its fixes checked against
+        the fix store) rather than failing every batch it is in."""
+        if not data:
+            return None
+        try:
+            return checkpoint_codec.decode_state(data)
+        except ValueError as error:
+            self.unreadable += 1
+            logger.error("checkpoint of %s unreadable; the vehicle starts afresh: %s",
+                         vehicle_id, error)  # fmt: skip
+            return None
 
     def save_states(self, states: Iterable[VehicleState]) -> None:
         """Hold states until the commit."""

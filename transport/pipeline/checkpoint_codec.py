@@ -78,10 +78,8 @@ def decode_state(data: bytes) -> VehicleState:
     ValueError
         When the data is not a vehicle state's checkpoint, naming what is wrong.
     """
-    if data.startswith(b"{"):
-        return _state_of_fields(_json_fields(data))
-    if data.startswith(b"\x80"):  # pickle's protocol mark; MessagePack starts with an array
-        return _state_of_fields(pickle.loads(data))  # our own checkpoint, from our Redis
+    if data.startswith((b"{", b"\x80")):  # JSON, or pickle's protocol mark
+        return _earlier_state(data)
     try:
         record = _RECORD.decode(data)
         monitor = {key: _part(key, raw) for key, raw in record.monitor.items()}
@@ -109,13 +107,19 @@ def _part(key: str, raw: msgspec.Raw) -> object:
     return value
 
 
-def _state_of_fields(record: object) -> VehicleState:
-    """The state of earlier workers' checkpoints: its fields as a mapping."""
-    if not isinstance(record, dict):
-        msg = f"checkpoint holds a {type(record).__name__}, not a vehicle state's fields"
-        raise ValueError(msg)
-    record["recent_fix_us"] = tuple(record["recent_fix_us"])
-    return VehicleState(**record)
+def _earlier_state(data: bytes) -> VehicleState:
+    """The state in an earlier worker's checkpoint: its fields as a mapping, in JSON or pickled
+    (our own, from our Redis)."""
+    try:
+        record = _json_fields(data) if data.startswith(b"{") else pickle.loads(data)
+        if not isinstance(record, dict):
+            msg = f"checkpoint holds a {type(record).__name__}, not a vehicle state's fields"
+            raise TypeError(msg)
+        record["recent_fix_us"] = tuple(record["recent_fix_us"])
+        return VehicleState(**record)
+    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as error:
+        msg = f"checkpoint of an earlier worker unreadable: {error}"
+        raise ValueError(msg) from error
 
 
 def _json_fields(data: bytes) -> dict[str, Any]:

@@ -191,10 +191,20 @@ def test_a_checkpoint_of_earlier_workers_json_loads() -> None:
     ("data", "match"),
     [
         (pickle.dumps(["V1"]), "checkpoint holds a list, not a vehicle state's fields"),
+        (pickle.dumps({"vehicle_id": "V1"}), "unreadable: 'recent_fix_us'"),
+        (b"\x80\x05\x95", "checkpoint of an earlier worker unreadable"),
+        (b'{"vehicle_id": ', "checkpoint of an earlier worker unreadable"),
         (b"\x93\x01\x02\x03", "Expected `array` of at least length 6, got 3"),
         (b"\xc1", "checkpoint is not a vehicle state"),
     ],
-    ids=["pickled-list", "short-array", "not-msgpack"],
+    ids=[
+        "pickled-list",
+        "pickled-fields-missing",
+        "cut-pickle",
+        "cut-json",
+        "short-array",
+        "not-msgpack",
+    ],
 )
 def test_a_checkpoint_holding_something_else_is_refused(data: bytes, match: str) -> None:
     with pytest.raises(ValueError, match=match):

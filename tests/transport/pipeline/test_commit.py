@@ -284,6 +284,21 @@ def test_a_monitor_state_is_encoded_when_committed_and_read_back_by_another_work
     reader.close()
 
 
+def test_an_unreadable_checkpoint_is_logged_and_its_vehicle_starts_afresh(
+    redis_server: RedisProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    writer, reader = RedisCheckpointStore(redis_server.url), RedisCheckpointStore(redis_server.url)
+    writer.save_states([VehicleState("V0001", fixes_seen=1), VehicleState("V0002", fixes_seen=1)])
+    writer.commit()
+    writer.redis.hset(writer.key, "V0002", b"\xc1 not a checkpoint")
+
+    assert set(reader.load_states(["V0001", "V0002", "V0003"])) == {"V0001"}
+    assert reader.unreadable == 1
+    assert "checkpoint of V0002 unreadable; the vehicle starts afresh" in caplog.text
+    writer.close()
+    reader.close()
+
+
 def test_a_committed_state_is_served_as_held_until_another_worker_writes_the_vehicle(
     redis_server: RedisProcess,
 ) -> None:
