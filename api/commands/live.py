@@ -5,8 +5,9 @@ keeps the terminals' registrations in Redis for every gateway of the deployment,
 run as their own processes (``hazmat worker --shards 0,1``); without it the gateway
 runs on the in-process bus with an embedded worker storing fixes to the SQLite file ``--db``.
 A worker given ``--network`` (and ``--layers``) also matches, runs the rules and records alerts
-in ``--database``, and records the drivers' reminder steps from the Redis reminder log in the
-alerts' history (`transport.reminder_recorder`); without ``--network`` those steps are absent.
+in ``--database``, records the drivers' reminder steps from the Redis reminder log in the
+alerts' history (`transport.reminder_recorder`) and the e-waybills terminals uploaded
+(`transport.waybill_upload_recorder`); without ``--network`` neither is recorded.
 A gateway keeps ``{prefix}:gateway:{id}:alive`` fresh (``--alive-ttl-s``): workers queue no
 reminder for a vehicle whose gateway has stopped refreshing it.
 """
@@ -26,7 +27,7 @@ import typer
 from api.commands._heap import settle_heap
 from geodata import restrictions, sources
 from geodata.matching.matcher import MatchParams
-from transport import reminder_recorder, reminders
+from transport import reminder_recorder, reminders, waybill_upload_recorder
 from transport.bus import batching, memory, redis_streams
 from transport.gateway import jt808_server, redis_terminal_registry, reminder_desk
 from transport.pipeline import (
@@ -43,6 +44,8 @@ from transport.store.engine import migrate
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
+
+    from transport.stream_recorder import StreamRecorder
 
 logger = logging.getLogger(__name__)
 
@@ -391,12 +394,15 @@ async def _run_worker(
     checkpoints = checkpoint.RedisCheckpointStore(redis_url, prefix=prefix)
     mode = "monitoring" if monitoring is not None else "store only"
     typer.echo(f"worker {name} for shards {shards} of {n_shards} ({mode})", err=True)
-    recording = None
+    recorders: list[StreamRecorder] = []
     if history is not None:
-        recorder = reminder_recorder.ReminderRecorder(
-            redis_url, history, consumer=name, prefix=prefix
-        )
-        recording = asyncio.create_task(recorder.run(stop=stop), name="reminder-recorder")
+        recorders = [
+            reminder_recorder.ReminderRecorder(redis_url, history, consumer=name, prefix=prefix),
+            waybill_upload_recorder.WaybillUploadRecorder(
+                redis_url, history, consumer=name, prefix=prefix
+            ),
+        ]
+    recording = [asyncio.create_task(r.run(stop=stop), name=r.group) for r in recorders]
     try:
         stats = await service.run_worker(
             consumer, fix_store=store, checkpoints=checkpoints, stop=stop,
@@ -406,9 +412,9 @@ async def _run_worker(
         typer.echo(f"worker {name} stopped: {stats.summary()}", err=True)
     finally:
         stop.set()
-        if recording is not None:
-            await recording
-            typer.echo(f"reminder recorder {name}: {dict(recorder.stats)}", err=True)
+        for recorder, task in zip(recorders, recording, strict=True):
+            await task
+            typer.echo(f"{recorder.group} {name}: {dict(recorder.stats)}", err=True)
         checkpoints.close()
         store.close()
         await bus.close()

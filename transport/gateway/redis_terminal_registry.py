@@ -8,7 +8,8 @@ registration time, plate, plate colour, terminal id, manufacturer, model), the p
 ``{prefix}:jt808:plates`` (plate → phone) so that one plate has one terminal, and registering
 is one script, so that two gateways cannot give one plate to two phones. Uploaded e-waybills
 (0x0701) go to the stream ``{prefix}:jt808:waybills`` (fields ``phone``, ``vehicle_id``,
-``content``, ``received_at``), trimmed near `WAYBILL_STREAM_MAXLEN`, for the waybill module.
+``content``, ``received_at``), trimmed near `WAYBILL_STREAM_MAXLEN`, which the workers record in
+the database (`transport.waybill_upload_recorder`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from transport.redis_client import async_client
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
-__all__ = ["WAYBILL_STREAM_MAXLEN", "RedisTerminalRegistry"]
+__all__ = ["WAYBILL_STREAM_MAXLEN", "RedisTerminalRegistry", "waybills_stream"]
 
 WAYBILL_STREAM_MAXLEN = 100_000
 
@@ -59,6 +60,12 @@ return redis.call('DEL', KEYS[1])
 """
 
 
+def waybills_stream(prefix: str) -> str:
+    """The stream the gateways add uploaded e-waybills to (`transport.waybill_upload_recorder`
+    records it)."""
+    return f"{prefix}:jt808:waybills"
+
+
 class RedisTerminalRegistry:
     """The `TerminalRegistry` of gateways with ``--redis``: registrations outlive the process."""
 
@@ -73,7 +80,7 @@ class RedisTerminalRegistry:
         self.prefix = prefix
         self.make_auth_code = make_auth_code
         self.plates_key = f"{prefix}:jt808:plates"
-        self.waybills_key = f"{prefix}:jt808:waybills"
+        self.waybills_key = waybills_stream(prefix)
         self._register = self.redis.register_script(_REGISTER)
         self._deregister = self.redis.register_script(_DEREGISTER)
 

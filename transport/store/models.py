@@ -16,6 +16,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -51,6 +52,7 @@ __all__ = [
     "WaybillEventRow",
     "WaybillLineRow",
     "WaybillRow",
+    "WaybillUploadRow",
 ]
 
 NAMING = {
@@ -377,6 +379,28 @@ class AlertActionRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
     acted_at: Mapped[datetime] = mapped_column(default=_utc_now)
     source_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+
+
+class WaybillUploadRow(Base):
+    """An e-waybill a terminal uploaded (JT/T 808 0x0701), its content as sent.
+
+    `source_key` names the gateway's stream entry it was recorded from, unique, so an entry
+    delivered twice is recorded once. The registry vehicle and carrier are those the vehicle key
+    names (None: unregistered); `waybill_id` the vehicle's active waybill when the content
+    carries its number.
+    """
+
+    __tablename__ = "waybill_uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_key: Mapped[str] = mapped_column(String(200), unique=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    vehicle_key: Mapped[str] = mapped_column(String(64), index=True)
+    vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id"))
+    carrier_id: Mapped[int | None] = mapped_column(ForeignKey("carriers.id"), index=True)
+    waybill_id: Mapped[int | None] = mapped_column(ForeignKey("waybills.id"))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime]
 
 
 class RestrictionLayerRow(Base):

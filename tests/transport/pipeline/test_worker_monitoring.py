@@ -29,16 +29,27 @@ from tests.transport.redis_process import RedisProcess
 from tests.transport.store import databases
 from tests.transport.store.conftest import store_fleet
 from transport import goods, registry
+from transport.gateway.redis_terminal_registry import RedisTerminalRegistry
+from transport.gateway.terminal_registry import KeptWaybill
 from transport.live_channel import LiveHub, MessageKind
 from transport.live_relay import RedisLiveSubscriber
 from transport.rules import forbidden
 from transport.simulation import simulate_fleet, trip_fixes
-from transport.store import alerts, registries
+from transport.store import alerts, registries, waybill_uploads
 from transport.store import waybills as waybill_store
 from transport.store.engine import make_engine, make_session_factory
 from transport.waybills import Waybill, WaybillEvent
 
 N_SHARDS = 2
+
+
+async def _upload_waybill(url: str, plate: str, content: bytes, at: datetime) -> None:
+    """Keep an uploaded e-waybill as a gateway with ``--redis`` does."""
+    registry = RedisTerminalRegistry(url)
+    try:
+        await registry.keep_waybill(KeptWaybill("013800138000", plate, content, at))
+    finally:
+        await registry.close()
 
 
 def zone_layer(network: Any, edge_ids: np.ndarray) -> dict[str, Any]:
@@ -86,6 +97,8 @@ def test_worker_records_alert_with_waybill_and_relays_it_live(
                                       carrier_id=stored.carrier_id, actor="dispatcher")  # fmt: skip
             session.commit()
         fixes = [dataclasses.replace(f, vehicle_id=vehicle.plate) for f in trip_fixes(trip)]
+        content = f"运单号 {waybill.number}".encode("gbk")  # as a terminal uploads it (0x0701)
+        asyncio.run(_upload_waybill(redis_server.url, vehicle.plate, content, start_at))
         command = [
             sys.executable, "-c", RUN_CLI, "worker", "--redis", redis_server.url,
             "--db", str(tmp_path / "fixes.sqlite"), "--n-shards", str(N_SHARDS),
@@ -103,9 +116,11 @@ def test_worker_records_alert_with_waybill_and_relays_it_live(
             _, stderr = worker.communicate(timeout=30)
         with factory() as session:
             page = alerts.list_alerts(session, all_carriers=True)
+            uploads = waybill_uploads.list_waybill_uploads(session, all_carriers=True)
         engine.dispose()
     assert worker.returncode == 0, stderr.decode()[-2000:]
-    assert "reminder recorder w1:" in stderr.decode()  # recorded the reminder log beside
+    assert "reminder-recorders w1:" in stderr.decode()  # recorded the reminder log beside
+    assert [(u.content, u.waybill_id) for u in uploads] == [(content, waybill.id)]
     [alert] = [a for a in page.items if a.condition_key == "no-entry"]
     assert (alert.rule_id, alert.vehicle_key) == (forbidden.RULE_ID, vehicle.plate)
     # The waybill's planned route is in Shenzhen: its corridor reached the rules too.
