@@ -1,4 +1,5 @@
-"""Vehicles API: a carrier's vehicles, and a vehicle's track over a period as GeoJSON."""
+"""Vehicles API: a carrier's vehicles, a vehicle's track over a period as GeoJSON, and the
+e-waybills its terminal uploaded."""
 
 from __future__ import annotations
 
@@ -13,14 +14,16 @@ from api.errors import found
 from api.routes.registries import add_record, get_record
 from api.schemas.live import Feature, FeatureCollection, PositionPublic
 from api.schemas.registries import VehicleCreate, VehiclePublic
+from api.schemas.waybills import WaybillUploadPublic
 from transport import registry
 from transport.accounts import Role
-from transport.store import registries, tracks
+from transport.store import registries, tracks, waybill_uploads
 
 router = APIRouter(prefix="/v1/vehicles", tags=["vehicles"])
 
 READERS = Depends(require_role(Role.POLICE, Role.CARRIER))
 MAX_TRACK_PERIOD = timedelta(days=31)
+MAX_UPLOADS = 500
 
 
 @router.post("", status_code=201, dependencies=[Depends(require_role(Role.CARRIER))])
@@ -82,3 +85,18 @@ def read_vehicle_track(
             "truncated": len(positions) >= tracks.MAX_TRACK_POINTS,
         },
     )
+
+
+@router.get("/{vehicle_id}/waybill-uploads", dependencies=[READERS])
+def read_vehicle_waybill_uploads(
+    session: SessionDep,
+    scope: ScopeDep,
+    vehicle_id: RecordId,
+    limit: Annotated[int, Query(ge=1, le=MAX_UPLOADS, description="Newest first, at most.")] = 50,
+) -> list[WaybillUploadPublic]:
+    """Return the e-waybills the vehicle's terminal uploaded (0x0701), newest first."""
+    get_record(session, scope, registry.Vehicle, vehicle_id)  # 404 outside the scope
+    uploads = waybill_uploads.list_waybill_uploads(
+        session, vehicle_id=vehicle_id, limit=limit, **scope.kwargs
+    )
+    return [WaybillUploadPublic.model_validate(upload.model_dump()) for upload in uploads]

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from transport import waybills
 from transport.five_checks import CheckId, CheckResult, Outcome
 from transport.registry import PlateColour
 from transport.store.check_runs import CheckRun
+from transport.store.waybill_uploads import CONTENT_ENCODING, StoredWaybillUpload
 from transport.waybills import Contact, Party, Place, SpecialPermit, WaybillLine, WaybillState
 
 MAX_ID = 2**31 - 1
@@ -159,3 +160,22 @@ class CheckRunPublic(BaseModel):
             state_after=run.state_after,
             results=[CheckResultPublic.of(result) for result in run.report.results],
         )
+
+
+class WaybillUploadPublic(StoredWaybillUpload):
+    """An e-waybill a terminal uploaded (JT/T 808 0x0701): its content as sent (hex) and read
+    as text (GBK, unreadable bytes replaced), with the waybill it named, if any."""
+
+    content: bytes = Field(exclude=True)  # given as `content_hex` and `content_text`
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def content_hex(self) -> str:
+        """The content as sent, in hexadecimal."""
+        return self.content.hex()
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def content_text(self) -> str:
+        """The content read as GBK text."""
+        return self.content.decode(CONTENT_ENCODING, errors="replace")

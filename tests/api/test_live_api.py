@@ -18,6 +18,7 @@ from tests.transport import alert_events
 from tests.transport.store import databases
 from transport.accounts import Role
 from transport.fixes import Fix
+from transport.store import waybill_uploads
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -160,3 +161,29 @@ def test_vehicle_track_over_a_period(client: TestClient, tenant: Tenant, admin: 
     assert client.get(url, params=params, headers=other.headers).status_code == 404
     backwards = {"since": params["until"], "until": params["since"]}
     assert client.get(url, params=backwards, headers=tenant.headers).status_code == 422
+
+
+def test_vehicle_waybill_uploads_newest_first_for_its_carrier_and_police(
+    client: TestClient, tenant: Tenant, admin: Headers
+) -> None:
+    at = datetime(2025, 6, 10, 1, 0, tzinfo=UTC)
+    uploads = [
+        waybill_uploads.WaybillUpload(f"test#{tenant.plate}-{k}", "013800138000", tenant.plate,
+                                      content, at + timedelta(minutes=k))
+        for k, content in enumerate([b"\xff\x00", "运单 WB-1".encode("gbk")])
+    ]  # fmt: skip
+    app: Any = client.app
+    with app.state.session_factory() as session, session.begin():
+        waybill_uploads.record_waybill_uploads(session, uploads, all_carriers=True)
+    url = f"/v1/vehicles/{tenant.vehicle_id}/waybill-uploads"
+
+    newest, oldest = client.get(url, headers=tenant.headers).json()
+
+    assert (newest["content_text"], newest["content_hex"]) == ("运单 WB-1", "d4cbb5a52057422d31")
+    assert (oldest["content_hex"], oldest["vehicle_id"]) == ("ff00", tenant.vehicle_id)
+    assert newest["received_at"] == "2025-06-10T01:01:00Z"
+    assert "content" not in newest  # given as hex and text only
+    police = apps.add_account(client, Role.POLICE)
+    assert len(client.get(url, params={"limit": 1}, headers=police).json()) == 1
+    other = apps.new_tenant(client, admin)
+    assert client.get(url, headers=other.headers).status_code == 404

@@ -142,6 +142,9 @@ CASES = [
          lambda w: f"/v1/vehicles/{w.tenant.vehicle_id}/track.geojson"
          "?since=2025-01-01T00:00:00%2B08:00&until=2025-01-02T00:00:00%2B08:00",
          (*T, 200, 200, 403, 403, 403)),
+    Case("GET", "/v1/vehicles/{vehicle_id}/waybill-uploads",
+         lambda w: f"/v1/vehicles/{w.tenant.vehicle_id}/waybill-uploads",
+         (*T, 200, 200, 403, 403, 403)),
     Case("GET", "/v1/tanks", lambda w: "/v1/tanks", (*T, 200, 200, 403, 403, 403)),
     Case("POST", "/v1/tanks", lambda w: "/v1/tanks", (*T, 403, 201, 403, 403, 403),
          body=lambda w: record_json(fleet.tank(w.tenant.carrier_id))),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from transport.store import models, waybills
@@ -47,9 +48,10 @@ class WaybillUpload:
     received_at: datetime
 
 
-@dataclass(frozen=True)
-class StoredWaybillUpload:
+class StoredWaybillUpload(BaseModel):
     """A recorded upload with the registry vehicle, carrier and waybill it was linked to."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: int
     phone: str
@@ -94,14 +96,19 @@ def record_waybill_uploads(
 def list_waybill_uploads(
     session: Session,
     *,
+    vehicle_id: int | None = None,
     vehicle_key: str | None = None,
     carrier_id: int | None = None,
     all_carriers: bool = False,
     limit: int = 100,
 ) -> list[StoredWaybillUpload]:
-    """Return the latest uploads in scope (of one vehicle key, if given), newest first."""
+    """Return the latest uploads in scope, newest first: of one registry vehicle or one
+    vehicle key (a plate, or ``jt808:<phone>`` for a terminal registered without one) if
+    given."""
     row = models.WaybillUploadRow
     statement = scoped(select(row), row, carrier_id=carrier_id, all_carriers=all_carriers)
+    if vehicle_id is not None:
+        statement = statement.where(row.vehicle_id == vehicle_id)
     if vehicle_key is not None:
         statement = statement.where(row.vehicle_key == vehicle_key)
     statement = statement.order_by(row.received_at.desc(), row.id.desc()).limit(limit)
@@ -110,10 +117,7 @@ def list_waybill_uploads(
 
 def _stored(row: models.WaybillUploadRow) -> StoredWaybillUpload:
     """Return the upload of a row."""
-    return StoredWaybillUpload(
-        row.id, row.phone, row.vehicle_key, row.vehicle_id, row.carrier_id, row.waybill_id,
-        row.content, row.received_at,
-    )  # fmt: skip
+    return StoredWaybillUpload.model_validate(row, from_attributes=True)
 
 
 def _named_waybill_id(content: bytes, waybill: Waybill | None) -> int | None:
