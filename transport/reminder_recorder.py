@@ -14,21 +14,18 @@ another after `claim_idle_ms`.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import exc as sa_errors
 
 from transport.alerts.handling import AlertAction
 from transport.reminders import ReminderKeys, ReminderStatus
 from transport.store import reminder_steps
 from transport.store.alerts import SYSTEM_ACTOR
-from transport.stream_recorder import Entry, StreamRecorder
+from transport.stream_recorder import StreamRecorder
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
 
     from sqlalchemy.orm import Session, sessionmaker
 
@@ -77,7 +74,7 @@ def _age_s(entry_id: str, now: datetime) -> float:
     return now.timestamp() - int(entry_id.split("-", 1)[0]) / 1000
 
 
-class ReminderRecorder(StreamRecorder):
+class ReminderRecorder(StreamRecorder[reminder_steps.ReminderStep, reminder_steps.StepOutcome]):
     """Record the reminder log's entries in the alerts' history (one consumer of the group;
     `reading` takes `StreamRecorder`'s options).
 
@@ -87,6 +84,7 @@ class ReminderRecorder(StreamRecorder):
     """
 
     group = GROUP
+    entry_name = "reminder log entry"
 
     def __init__(
         self,
@@ -98,41 +96,34 @@ class ReminderRecorder(StreamRecorder):
         give_up_after_s: float = 24 * 3600.0,
         **reading: Any,
     ) -> None:
-        super().__init__(
-            url, ReminderKeys(prefix).log, session_factory, consumer=consumer, **reading
-        )
+        super().__init__(url, session_factory, consumer=consumer, prefix=prefix, **reading)
         self.give_up_after_s = give_up_after_s
 
-    async def record(self, entries: Sequence[Entry]) -> int:
-        """Record a batch of entries, then acknowledge what no longer needs a retry."""
-        steps, done = [], []
-        for entry_id, fields in entries:
-            if not fields:
-                self.stats["trimmed"] += 1  # trimmed from the log before it was recorded
-                done.append(entry_id)
-                continue
-            text = {name: value.decode(errors="replace") for name, value in fields.items()}
-            try:
-                steps.append(step_of(self.stream, entry_id, text))
-            except ValueError as err:
-                self.stats["malformed"] += 1
-                logger.error("reminder log entry %s not recorded: %s", entry_id, err)
-                done.append(entry_id)
-        self.stats["transactions"] += bool(steps)
-        try:
-            outcome = await asyncio.to_thread(self._store, steps) if steps else _NOTHING
-        except sa_errors.SQLAlchemyError as err:
-            self.stats["database_errors"] += 1
-            logger.warning("reminder steps not recorded, retried later (%s)", err)
-            outcome = _NOTHING
+    @staticmethod
+    def stream_of(prefix: str) -> str:
+        """The reminder log."""
+        return ReminderKeys(prefix).log
+
+    def parse(self, entry_id: str, fields: dict[str, bytes]) -> reminder_steps.ReminderStep:
+        """The history step of one log entry."""
+        text = {name: value.decode(errors="replace") for name, value in fields.items()}
+        return step_of(self.stream, entry_id, text)
+
+    def store(
+        self, session: Session, items: list[reminder_steps.ReminderStep]
+    ) -> reminder_steps.StepOutcome:
+        """Record the steps whose alerts are stored."""
+        return reminder_steps.record_reminder_steps(session, items, all_carriers=True)
+
+    def settle(
+        self, items: list[reminder_steps.ReminderStep], outcome: reminder_steps.StepOutcome
+    ) -> list[str]:
+        """Count the outcome; done are the steps recorded now or before, and those given up."""
         self.stats["recorded"] += len(outcome.recorded)
         self.stats["repeated"] += len(outcome.repeated)
         self.stats["waiting"] += len(outcome.waiting)
-        done += [key.rsplit("#", 1)[1] for key in outcome.recorded | outcome.repeated]
-        done += self._abandoned(outcome.waiting)
-        if done:
-            await self.redis.xack(self.stream, self.group, *done)
-        return len(entries)
+        done = [key.rsplit("#", 1)[1] for key in outcome.recorded | outcome.repeated]
+        return done + self._abandoned(outcome.waiting)
 
     def _abandoned(self, waiting: frozenset[str]) -> list[str]:
         """Return the ids of waiting entries too old to wait any longer (logged)."""
@@ -143,8 +134,3 @@ class ReminderRecorder(StreamRecorder):
             self.stats["abandoned"] += len(old)
             logger.error("reminder steps %s: their alerts were never stored; given up", old)
         return old
-
-    def _store(self, steps: list[reminder_steps.ReminderStep]) -> reminder_steps.StepOutcome:
-        """Record steps in one transaction (runs in a thread)."""
-        with self.session_factory() as session, session.begin():
-            return reminder_steps.record_reminder_steps(session, steps, all_carriers=True)

@@ -1,11 +1,14 @@
-"""Record a Redis stream's entries in the database: the shared reading of the stream recorders.
+"""Record a Redis stream's entries in the database: what the stream recorders share.
 
 Redis holds live state, not the record: what gateways and workers log on a stream is recorded
-from there by recorders that share one consumer group per stream (at-least-once delivery; a
-subclass records idempotently by entry id and acknowledges an entry only once it is committed or
-will never be). A recorder reads its own pending entries again every `retry_interval_s`, takes
-over entries another recorder left pending for `claim_idle_ms` (it died), and lingers after a
-short read so that one transaction takes what came meanwhile.
+from there by recorders that share one consumer group per stream (at-least-once delivery). A
+batch of entries is parsed (`parse`; a malformed entry is logged, counted and acknowledged, a
+trimmed one counted and acknowledged), stored in one transaction (`store`, idempotent by entry
+id) and settled once committed (`settle` counts and says which entries need no retry; those are
+acknowledged). After a database error the batch stays pending. A recorder reads its own pending
+entries again every `retry_interval_s`, takes over entries another recorder left pending for
+`claim_idle_ms` (it died), and lingers after a short read so that one transaction takes what
+came meanwhile.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
+from sqlalchemy import exc as sa_errors
 
 from transport.bus import redis_streams
 from transport.redis_client import async_client
@@ -33,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 _REDIS_DOWN = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 
+Item = TypeVar("Item")  # an entry as parsed
+Outcome = TypeVar("Outcome")  # what storing a batch did
+
 #: A stream entry: its id and fields (field values as Redis holds them; none once trimmed).
 Entry = tuple[str, dict[str, bytes]]
 
@@ -45,27 +52,29 @@ def _entries(raw: Any) -> list[Entry]:
     ]
 
 
-class StreamRecorder:
-    """One consumer of a stream's recorder group; a subclass says how entries are recorded.
+class StreamRecorder(Generic[Item, Outcome]):
+    """One consumer of a stream's recorder group; a subclass parses, stores and settles.
 
-    `stats` counts ``redis_errors`` here and what the subclass counts.
+    `stats` counts ``trimmed``, ``malformed``, ``transactions``, ``database_errors`` and
+    ``redis_errors`` here, and what the subclass's `settle` counts.
     """
 
     group: str  #: the consumer group the recorders of the stream share
+    entry_name: str  #: what one entry is, in log messages
 
     def __init__(
         self,
         url: str,
-        stream: str,
         session_factory: sessionmaker[Session],
         *,
         consumer: str,
+        prefix: str = "hazmat",
         batch_size: int = 200,
         retry_interval_s: float = 5.0,
         claim_idle_ms: int = 60_000,
         linger_s: float = 0.5,
     ) -> None:
-        self.stream = stream
+        self.stream = self.stream_of(prefix)
         self.session_factory = session_factory
         self.consumer = consumer
         self.batch_size = batch_size
@@ -126,7 +135,52 @@ class StreamRecorder:
 
     async def record(self, entries: Sequence[Entry]) -> int:
         """Record a batch of entries and acknowledge what needs no retry; return how many."""
+        items, done = [], []
+        for entry_id, fields in entries:
+            if not fields:
+                self.stats["trimmed"] += 1  # trimmed from the stream before it was recorded
+                done.append(entry_id)
+                continue
+            try:
+                items.append(self.parse(entry_id, fields))
+            except ValueError as err:
+                self.stats["malformed"] += 1
+                logger.error("%s %s not recorded: %s", self.entry_name, entry_id, err)
+                done.append(entry_id)
+        if items:
+            self.stats["transactions"] += 1
+            try:
+                outcome = await asyncio.to_thread(self._store_in_one_transaction, items)
+            except sa_errors.SQLAlchemyError as err:
+                self.stats["database_errors"] += 1
+                logger.warning("%s: entries not recorded, retried later (%s)", self.stream, err)
+            else:
+                done += self.settle(items, outcome)
+        if done:
+            await self.redis.xack(self.stream, self.group, *done)
+        return len(entries)
+
+    @staticmethod
+    def stream_of(prefix: str) -> str:
+        """The stream this kind of recorder records, in a deployment of key prefix `prefix`."""
         raise NotImplementedError
+
+    def parse(self, entry_id: str, fields: dict[str, bytes]) -> Item:
+        """Return what an entry holds; `ValueError` names what is wrong with it."""
+        raise NotImplementedError
+
+    def store(self, session: Session, items: list[Item]) -> Outcome:
+        """Store parsed entries (within the transaction; in a worker thread)."""
+        raise NotImplementedError
+
+    def settle(self, items: list[Item], outcome: Outcome) -> list[str]:
+        """Count what a committed `store` did; return the ids of the entries done with."""
+        raise NotImplementedError
+
+    def _store_in_one_transaction(self, items: list[Item]) -> Outcome:
+        """`store` in a transaction of its own (runs in a thread)."""
+        with self.session_factory() as session, session.begin():
+            return self.store(session, items)
 
     async def _ensure_group(self) -> None:
         """Create the group at the stream's start (the stream may predate it) unless it exists."""

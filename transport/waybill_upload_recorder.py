@@ -11,21 +11,18 @@ pending and are read again at the next retry.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import exc as sa_errors
+from typing import TYPE_CHECKING
 
 from transport.gateway.redis_terminal_registry import waybills_stream
 from transport.store import waybill_uploads
-from transport.stream_recorder import Entry, StreamRecorder
+from transport.stream_recorder import StreamRecorder
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
 
-    from sqlalchemy.orm import Session, sessionmaker
+    from sqlalchemy.orm import Session
 
 __all__ = ["GROUP", "WaybillUploadRecorder", "upload_of"]
 
@@ -60,59 +57,28 @@ def upload_of(
     )  # fmt: skip
 
 
-class WaybillUploadRecorder(StreamRecorder):
-    """Record uploaded e-waybills in the database (one consumer of the group; `reading` takes
-    `StreamRecorder`'s options).
+class WaybillUploadRecorder(StreamRecorder[waybill_uploads.WaybillUpload, set[str]]):
+    """Record uploaded e-waybills in the database (one consumer of the group).
 
     `stats` counts ``recorded``, ``repeated`` (recorded before), ``malformed``, ``trimmed``,
     ``transactions``, ``redis_errors`` and ``database_errors``.
     """
 
     group = GROUP
+    entry_name = "e-waybill upload"
 
-    def __init__(
-        self,
-        url: str,
-        session_factory: sessionmaker[Session],
-        *,
-        consumer: str,
-        prefix: str = "hazmat",
-        **reading: Any,
-    ) -> None:
-        super().__init__(
-            url, waybills_stream(prefix), session_factory, consumer=consumer, **reading
-        )
+    stream_of = staticmethod(waybills_stream)
 
-    async def record(self, entries: Sequence[Entry]) -> int:
-        """Record a batch of entries, then acknowledge those recorded or never recordable."""
-        uploads, done = [], []
-        for entry_id, fields in entries:
-            if not fields:
-                self.stats["trimmed"] += 1  # trimmed from the stream before it was recorded
-                done.append(entry_id)
-                continue
-            try:
-                uploads.append(upload_of(self.stream, entry_id, fields))
-            except ValueError as err:
-                self.stats["malformed"] += 1
-                logger.error("e-waybill upload %s not recorded: %s", entry_id, err)
-                done.append(entry_id)
-        if uploads:
-            self.stats["transactions"] += 1
-            try:
-                new = await asyncio.to_thread(self._store, uploads)
-            except sa_errors.SQLAlchemyError as err:
-                self.stats["database_errors"] += 1
-                logger.warning("e-waybill uploads not recorded, retried later (%s)", err)
-            else:
-                self.stats["recorded"] += len(new)
-                self.stats["repeated"] += len(uploads) - len(new)
-                done += [upload.source_key.rsplit("#", 1)[1] for upload in uploads]
-        if done:
-            await self.redis.xack(self.stream, self.group, *done)
-        return len(entries)
+    def parse(self, entry_id: str, fields: dict[str, bytes]) -> waybill_uploads.WaybillUpload:
+        """The upload of one stream entry."""
+        return upload_of(self.stream, entry_id, fields)
 
-    def _store(self, uploads: list[waybill_uploads.WaybillUpload]) -> set[str]:
-        """Record uploads in one transaction (runs in a thread); return the new ones' keys."""
-        with self.session_factory() as session, session.begin():
-            return waybill_uploads.record_waybill_uploads(session, uploads, all_carriers=True)
+    def store(self, session: Session, items: list[waybill_uploads.WaybillUpload]) -> set[str]:
+        """Record the uploads; return the source keys of those that were new."""
+        return waybill_uploads.record_waybill_uploads(session, items, all_carriers=True)
+
+    def settle(self, items: list[waybill_uploads.WaybillUpload], outcome: set[str]) -> list[str]:
+        """Count the new and repeated uploads; every one is done."""
+        self.stats["recorded"] += len(outcome)
+        self.stats["repeated"] += len(items) - len(outcome)
+        return [upload.source_key.rsplit("#", 1)[1] for upload in items]

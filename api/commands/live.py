@@ -20,7 +20,7 @@ import os
 import signal
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -394,7 +394,7 @@ async def _run_worker(
     checkpoints = checkpoint.RedisCheckpointStore(redis_url, prefix=prefix)
     mode = "monitoring" if monitoring is not None else "store only"
     typer.echo(f"worker {name} for shards {shards} of {n_shards} ({mode})", err=True)
-    recorders: list[StreamRecorder] = []
+    recorders: list[StreamRecorder[Any, Any]] = []
     if history is not None:
         recorders = [
             reminder_recorder.ReminderRecorder(redis_url, history, consumer=name, prefix=prefix),

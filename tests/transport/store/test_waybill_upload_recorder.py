@@ -19,12 +19,14 @@ from transport.gateway.terminal_registry import KeptWaybill
 from transport.registry import Vehicle
 from transport.store import registries, waybill_uploads
 from transport.store import waybills as waybill_store
-from transport.store.engine import make_session_factory
+from transport.store.engine import make_engine, make_session_factory
 from transport.store.waybill_uploads import StoredWaybillUpload
 from transport.waybill_upload_recorder import GROUP, WaybillUploadRecorder, upload_of
 from transport.waybills import Waybill, WaybillEvent
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
@@ -203,3 +205,25 @@ def test_an_entry_that_is_not_an_upload_is_refused_naming_why(
 ) -> None:
     with pytest.raises(ValueError, match=match):
         upload_of("s", "1-0", fields)
+
+
+def test_uploads_a_database_refused_stay_pending_and_are_recorded_at_the_retry(
+    redis_server: RedisProcess, engine: Engine, prefix: str, unregistered_key: str,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    client = redis.Redis.from_url(redis_server.url)
+    upload(redis_server.url, prefix, unregistered_key, b"WB-3")
+    unmigrated = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")  # no tables
+    factory = make_session_factory(unmigrated)
+    refused = WaybillUploadRecorder(redis_server.url, factory, consumer="w1", prefix=prefix)
+
+    record(refused)
+    unmigrated.dispose()
+
+    assert (refused.stats["database_errors"], refused.stats["recorded"]) == (1, 0)
+    assert client.xpending(waybills_stream(prefix), GROUP)["pending"] == 1
+    retrying = new_recorder(redis_server.url, engine, prefix)  # the same consumer, w1
+    record(retrying)
+    assert retrying.stats["recorded"] == 1
+    assert len(kept(engine, unregistered_key, all_carriers=True)) == 1
+    assert client.xpending(waybills_stream(prefix), GROUP)["pending"] == 0
