@@ -11,18 +11,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from geodata import sources
 from geodata.network import RoadNetwork
-from tests.transport import fleet
 from tests.transport.manual_clock import ManualClock
 from tests.transport.store import databases
-from tests.transport.store.conftest import Fleet, store_fleet
-from transport import goods, registry
+from tests.transport.store.conftest import dispatched_waybill, plate_of, store_fleet
 from transport.pipeline.store_directory import StoreDirectory
-from transport.store import registries
 from transport.store import waybills as waybill_store
 from transport.store.engine import make_engine, make_session_factory
-from transport.waybills import Waybill, WaybillEvent
+from transport.waybills import WaybillEvent
 
-CATALOGUE = goods.load_builtin_catalogue()
 HELSINKI_ROUTE = "LINESTRING (24.9384 60.1699, 24.9414 60.1719, 24.9458 60.1733)"
 
 
@@ -39,29 +35,6 @@ def session_factory(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
         engine.dispose()
 
 
-def _plate(session: Session, stored: Fleet) -> str:
-    vehicle = registries.get_record(
-        session, registry.Vehicle, record_id=stored.vehicle_id, carrier_id=stored.carrier_id
-    )
-    assert vehicle is not None
-    return vehicle.plate
-
-
-def _dispatched(session: Session, stored: Fleet, **changes: object) -> Waybill:
-    waybill = Waybill.model_validate(fleet.waybill_fields(**(stored.refs() | changes)))
-    created = waybill_store.create_waybill(
-        session, waybill, carrier_id=stored.carrier_id, catalogue=CATALOGUE
-    )
-    assert created.id is not None
-    dispatched = waybill_store.apply_event(
-        session, waybill_id=created.id, event=WaybillEvent.DISPATCH,
-        carrier_id=stored.carrier_id, actor="dispatcher",
-    )  # fmt: skip
-    session.commit()
-    assert dispatched is not None
-    return dispatched
-
-
 def test_unknown_vehicle_is_an_empty_vehicle(
     network: RoadNetwork, session_factory: sessionmaker[Session]
 ) -> None:
@@ -76,8 +49,8 @@ def test_active_waybill_gives_cargo_waybill_and_corridor_by_plate_and_terminal(
 ) -> None:
     with session_factory() as session:
         stored = store_fleet(session)
-        plate = _plate(session, stored)
-        waybill = _dispatched(session, stored, planned_route_wkt=HELSINKI_ROUTE)
+        plate = plate_of(session, stored)
+        waybill = dispatched_waybill(session, stored, planned_route_wkt=HELSINKI_ROUTE)
     directory = StoreDirectory(session_factory, network, corridor_width_m=100.0)
     for key in (plate, "jt808:013800138000"):
         context = directory.context_of(key)
@@ -95,9 +68,9 @@ def test_a_batch_of_vehicles_is_read_at_once_and_only_the_stale_ones(
     clock = ManualClock()
     with session_factory() as session:
         loaded = store_fleet(session)
-        loaded_plate = _plate(session, loaded)
-        _dispatched(session, loaded, planned_route_wkt=None)
-        idle_plate = _plate(session, store_fleet(session))
+        loaded_plate = plate_of(session, loaded)
+        dispatched_waybill(session, loaded, planned_route_wkt=None)
+        idle_plate = plate_of(session, store_fleet(session))
     directory = StoreDirectory(session_factory, network, ttl_s=30.0, clock=clock)
     keys = [loaded_plate, idle_plate, "粤B99999"]
     contexts = directory.contexts_of(keys)
@@ -116,8 +89,8 @@ def test_context_is_kept_within_ttl_and_reread_after_the_waybill_ends(
     clock = ManualClock()
     with session_factory() as session:
         stored = store_fleet(session)
-        plate = _plate(session, stored)
-        waybill = _dispatched(session, stored, planned_route_wkt=None)
+        plate = plate_of(session, stored)
+        waybill = dispatched_waybill(session, stored, planned_route_wkt=None)
     directory = StoreDirectory(session_factory, network, ttl_s=30.0, clock=clock)
     first = directory.context_of(plate)
     assert first.cargo is not None and first.corridor is None

@@ -23,22 +23,18 @@ import shapely
 
 from geodata import sources
 from tests.conftest import REPO_ROOT
-from tests.transport import fleet
 from tests.transport.pipeline.test_worker_failover import RUN_CLI, publish, stored_count, wait_for
 from tests.transport.redis_process import RedisProcess
 from tests.transport.store import databases
-from tests.transport.store.conftest import store_fleet
-from transport import goods, registry
+from tests.transport.store.conftest import dispatched_waybill, plate_of, store_fleet
 from transport.gateway.redis_terminal_registry import RedisTerminalRegistry
 from transport.gateway.terminal_registry import KeptWaybill
 from transport.live_channel import LiveHub, MessageKind
 from transport.live_relay import RedisLiveSubscriber
 from transport.rules import forbidden
 from transport.simulation import simulate_fleet, trip_fixes
-from transport.store import alerts, registries, waybill_uploads
-from transport.store import waybills as waybill_store
+from transport.store import alerts, waybill_uploads
 from transport.store.engine import make_engine, make_session_factory
-from transport.waybills import Waybill, WaybillEvent
 
 N_SHARDS = 2
 
@@ -85,20 +81,11 @@ def test_worker_records_alert_with_waybill_and_relays_it_live(
         factory = make_session_factory(engine)
         with factory() as session:
             stored = store_fleet(session)
-            vehicle = registries.get_record(session, registry.Vehicle,
-                                            record_id=stored.vehicle_id,
-                                            carrier_id=stored.carrier_id)  # fmt: skip
-            assert vehicle is not None
-            waybill = waybill_store.create_waybill(
-                session, Waybill.model_validate(fleet.waybill_fields(**stored.refs())),
-                carrier_id=stored.carrier_id, catalogue=goods.load_builtin_catalogue(),
-            )  # fmt: skip
-            waybill_store.apply_event(session, waybill_id=waybill.id, event=WaybillEvent.DISPATCH,  # type: ignore[arg-type]
-                                      carrier_id=stored.carrier_id, actor="dispatcher")  # fmt: skip
-            session.commit()
-        fixes = [dataclasses.replace(f, vehicle_id=vehicle.plate) for f in trip_fixes(trip)]
+            plate = plate_of(session, stored)
+            waybill = dispatched_waybill(session, stored)
+        fixes = [dataclasses.replace(f, vehicle_id=plate) for f in trip_fixes(trip)]
         content = f"运单号 {waybill.number}".encode("gbk")  # as a terminal uploads it (0x0701)
-        asyncio.run(_upload_waybill(redis_server.url, vehicle.plate, content, start_at))
+        asyncio.run(_upload_waybill(redis_server.url, plate, content, start_at))
         command = [
             sys.executable, "-c", RUN_CLI, "worker", "--redis", redis_server.url,
             "--db", str(tmp_path / "fixes.sqlite"), "--n-shards", str(N_SHARDS),
@@ -122,7 +109,7 @@ def test_worker_records_alert_with_waybill_and_relays_it_live(
     assert "reminder-recorders w1:" in stderr.decode()  # recorded the reminder log beside
     assert [(u.content, u.waybill_id) for u in uploads] == [(content, waybill.id)]
     [alert] = [a for a in page.items if a.condition_key == "no-entry"]
-    assert (alert.rule_id, alert.vehicle_key) == (forbidden.RULE_ID, vehicle.plate)
+    assert (alert.rule_id, alert.vehicle_key) == (forbidden.RULE_ID, plate)
     # The waybill's planned route is in Shenzhen: its corridor reached the rules too.
     assert "route_deviation" in {a.rule_id for a in page.items}
     assert (alert.carrier_id, alert.waybill_id) == (stored.carrier_id, waybill.id)

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy.orm import Session
 
 from tests.transport import fleet
 from tests.transport.store import databases
-from transport.registry import PersonRole
+from transport import goods
+from transport.registry import PersonRole, Vehicle
 from transport.store import registries
+from transport.store import waybills as waybill_store
 from transport.store.engine import make_engine
+from transport.waybills import Waybill, WaybillEvent
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from sqlalchemy import Engine
+
+    from transport.stream_recorder import StreamRecorder
 
 
 @pytest.fixture(scope="session", params=databases.BACKENDS)
@@ -85,3 +91,40 @@ def store_fleet(session: Session) -> Fleet:
 def stored_fleet(session: Session) -> Fleet:
     """A fresh tenant per test: its own carrier and fleet."""
     return store_fleet(session)
+
+
+def plate_of(session: Session, stored: Fleet) -> str:
+    """The plate of the fleet's tanker."""
+    vehicle = registries.get_record(
+        session, Vehicle, record_id=stored.vehicle_id, carrier_id=stored.carrier_id
+    )
+    assert vehicle is not None
+    return vehicle.plate
+
+
+def dispatched_waybill(session: Session, stored: Fleet, **changes: object) -> Waybill:
+    """Create a waybill for the fleet (`changes` to its fields), dispatch it, and commit."""
+    waybill = Waybill.model_validate(fleet.waybill_fields(**(stored.refs() | changes)))
+    created = waybill_store.create_waybill(
+        session, waybill, carrier_id=stored.carrier_id, catalogue=goods.load_builtin_catalogue()
+    )
+    assert created.id is not None
+    dispatched = waybill_store.apply_event(
+        session, waybill_id=created.id, event=WaybillEvent.DISPATCH,
+        carrier_id=stored.carrier_id, actor="dispatcher",
+    )  # fmt: skip
+    session.commit()
+    assert dispatched is not None
+    return dispatched
+
+
+def record_due(recorder: StreamRecorder[Any, Any]) -> None:
+    """Let a stream recorder record what is due once, then close it."""
+
+    async def scenario() -> None:
+        try:
+            await recorder.record_once()
+        finally:
+            await recorder.close()
+
+    asyncio.run(scenario())

@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from tests.transport import alert_events
+from tests.transport.store.conftest import record_due
 from transport.alerts.handling import AlertAction
 from transport.reminder_recorder import GROUP, ReminderRecorder, step_of
 from transport.reminders import ReminderKeys, ReminderStatus, log_entry, reminder_of
@@ -61,17 +62,6 @@ def history(engine: Engine, alert_id: int) -> list[alerts.AlertHistoryEntry]:
     return entries
 
 
-def record(recorder: ReminderRecorder, rounds: int = 1) -> None:
-    async def scenario() -> None:
-        try:
-            for _ in range(rounds):
-                await recorder.record_once()
-        finally:
-            await recorder.close()
-
-    asyncio.run(scenario())
-
-
 def new_recorder(url: str, engine: Engine, prefix: str, **options: float) -> ReminderRecorder:
     return ReminderRecorder(url, make_session_factory(engine), consumer="w1", prefix=prefix,
                             retry_interval_s=0.0, **options)  # type: ignore[arg-type]  # fmt: skip
@@ -91,7 +81,7 @@ def test_queued_sent_acknowledged_become_three_history_rows_in_order(
     alert_id = store_alert(engine, event)
     log_steps(client, prefix, event)
     recorder = new_recorder(redis_server.url, engine, prefix)
-    record(recorder)
+    record_due(recorder)
     steps = history(engine, alert_id)
     assert [h.action for h in steps] == [
         AlertAction.OPENED, AlertAction.REMINDER_QUEUED, AlertAction.REMINDER_SENT,
@@ -117,10 +107,10 @@ def test_entries_delivered_twice_are_recorded_once(
     # A recorder that read the entries and died before acknowledging them:
     client.xreadgroup(GROUP, "dead", {stream: ">"}, count=10)
     first = new_recorder(redis_server.url, engine, prefix, claim_idle_ms=0)
-    record(first)  # claims the dead recorder's entries
+    record_due(first)  # claims the dead recorder's entries
     client.xgroup_setid(stream, GROUP, id="0")  # every entry is delivered once more
     second = new_recorder(redis_server.url, engine, prefix)
-    record(second)
+    record_due(second)
     assert (first.stats["recorded"], second.stats["repeated"]) == (3, 3)
     assert [h.action for h in history(engine, alert_id)].count(AlertAction.REMINDER_SENT) == 1
     assert len(history(engine, alert_id)) == 4
@@ -192,7 +182,7 @@ def test_entry_waiting_too_long_is_given_up_and_a_malformed_one_is_dropped_count
     log_steps(client, prefix, alert_events.opened(PLATE, rule_id=speed.RULE_ID))
     client.xadd(stream, {"alert_id": "a-1", "status": "lost", "at": "yesterday"})
     recorder = new_recorder(redis_server.url, engine, prefix, give_up_after_s=-1.0)
-    record(recorder)
+    record_due(recorder)
     assert (recorder.stats["abandoned"], recorder.stats["malformed"]) == (3, 1)
     assert client.xpending(stream, GROUP)["pending"] == 0
 

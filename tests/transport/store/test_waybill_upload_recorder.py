@@ -11,18 +11,14 @@ from typing import TYPE_CHECKING
 import pytest
 import redis
 
-from tests.transport import fleet
-from tests.transport.store.conftest import Fleet
+from tests.transport.store.conftest import Fleet, dispatched_waybill, plate_of, record_due
 from transport import goods
 from transport.gateway.redis_terminal_registry import RedisTerminalRegistry, waybills_stream
 from transport.gateway.terminal_registry import KeptWaybill
-from transport.registry import Vehicle
-from transport.store import registries, waybill_uploads
-from transport.store import waybills as waybill_store
+from transport.store import waybill_uploads
 from transport.store.engine import make_engine, make_session_factory
 from transport.store.waybill_uploads import StoredWaybillUpload
 from transport.waybill_upload_recorder import GROUP, WaybillUploadRecorder, upload_of
-from transport.waybills import Waybill, WaybillEvent
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -49,28 +45,6 @@ def prefix() -> str:
     return f"t{uuid.uuid4().hex[:10]}"
 
 
-def dispatched_waybill(session: Session, stored: Fleet) -> Waybill:
-    """Create and dispatch a waybill for the fleet's vehicle."""
-    waybill = Waybill.model_validate(fleet.waybill_fields(**stored.refs()))
-    created = waybill_store.create_waybill(
-        session, waybill, carrier_id=stored.carrier_id, catalogue=CATALOGUE
-    )
-    assert created.id is not None
-    dispatched = waybill_store.apply_event(
-        session, waybill_id=created.id, event=WaybillEvent.DISPATCH,
-        carrier_id=stored.carrier_id, actor="dispatcher",
-    )  # fmt: skip
-    session.commit()
-    return dispatched
-
-
-def plate_of(session: Session, stored: Fleet) -> str:
-    vehicle = registries.get_record(session, Vehicle, record_id=stored.vehicle_id,
-                                    carrier_id=stored.carrier_id)  # fmt: skip
-    assert vehicle is not None
-    return vehicle.plate
-
-
 def upload(url: str, prefix: str, vehicle_key: str, content: bytes, *, minutes: int = 0) -> None:
     """Upload a waybill as a gateway with ``--redis`` keeps it."""
 
@@ -95,16 +69,6 @@ def kept(
         )
 
 
-def record(recorder: WaybillUploadRecorder) -> None:
-    async def scenario() -> None:
-        try:
-            await recorder.record_once()
-        finally:
-            await recorder.close()
-
-    asyncio.run(scenario())
-
-
 def new_recorder(url: str, engine: Engine, prefix: str, **options: float) -> WaybillUploadRecorder:
     return WaybillUploadRecorder(url, make_session_factory(engine), consumer="w1", prefix=prefix,
                                  retry_interval_s=0.0, **options)  # fmt: skip
@@ -121,7 +85,7 @@ def test_an_upload_naming_the_active_waybill_is_recorded_linked_to_it(
     upload(redis_server.url, prefix, plate, b"\x01\x02 vendor bytes", minutes=1)
     recorder = new_recorder(redis_server.url, engine, prefix)
 
-    record(recorder)
+    record_due(recorder)
 
     later, first = kept(engine, plate, carrier_id=stored_fleet.carrier_id)
     assert (first.content, first.phone, first.received_at) == (content, PHONE, T0)
@@ -140,7 +104,7 @@ def test_an_upload_of_an_unregistered_vehicle_is_kept_for_police_only(
 ) -> None:  # fmt: skip
     upload(redis_server.url, prefix, unregistered_key, b"WB-1")
 
-    record(new_recorder(redis_server.url, engine, prefix))
+    record_due(new_recorder(redis_server.url, engine, prefix))
 
     [only] = kept(engine, unregistered_key, all_carriers=True)
     assert (only.vehicle_id, only.carrier_id, only.waybill_id) == (None, None, None)
@@ -158,10 +122,10 @@ def test_uploads_delivered_twice_are_recorded_once(
     client.xgroup_create(stream, GROUP, id="0")
     client.xreadgroup(GROUP, "dead", {stream: ">"}, count=10)  # read, then the reader died
     first = new_recorder(redis_server.url, engine, prefix, claim_idle_ms=0)
-    record(first)  # claims the dead recorder's entries
+    record_due(first)  # claims the dead recorder's entries
     client.xgroup_setid(stream, GROUP, id="0")  # every entry is delivered once more
     second = new_recorder(redis_server.url, engine, prefix)
-    record(second)
+    record_due(second)
 
     assert (first.stats["recorded"], second.stats["repeated"]) == (3, 3)
     assert len(kept(engine, vehicle_key, all_carriers=True)) == 3
@@ -180,7 +144,7 @@ def test_a_malformed_entry_is_logged_acknowledged_and_the_rest_recorded(
     upload(redis_server.url, prefix, unregistered_key, b"WB-2")
     recorder = new_recorder(redis_server.url, engine, prefix)
 
-    record(recorder)
+    record_due(recorder)
 
     assert (recorder.stats["malformed"], recorder.stats["recorded"]) == (1, 1)
     assert f"e-waybill upload {bad_id} not recorded: `received_at` must be timezone-aware" in (
@@ -217,13 +181,13 @@ def test_uploads_a_database_refused_stay_pending_and_are_recorded_at_the_retry(
     factory = make_session_factory(unmigrated)
     refused = WaybillUploadRecorder(redis_server.url, factory, consumer="w1", prefix=prefix)
 
-    record(refused)
+    record_due(refused)
     unmigrated.dispose()
 
     assert (refused.stats["database_errors"], refused.stats["recorded"]) == (1, 0)
     assert client.xpending(waybills_stream(prefix), GROUP)["pending"] == 1
     retrying = new_recorder(redis_server.url, engine, prefix)  # the same consumer, w1
-    record(retrying)
+    record_due(retrying)
     assert retrying.stats["recorded"] == 1
     assert len(kept(engine, unregistered_key, all_carriers=True)) == 1
     assert client.xpending(waybills_stream(prefix), GROUP)["pending"] == 0
