@@ -11,11 +11,11 @@ pending and are read again at the next retry.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from transport.gateway.redis_terminal_registry import waybills_stream
+from transport.gateway.terminal_registry import KeptWaybill
 from transport.store import waybill_uploads
 from transport.stream_recorder import StreamRecorder
 
@@ -26,16 +26,12 @@ if TYPE_CHECKING:
 
 __all__ = ["GROUP", "WaybillUploadRecorder", "upload_of"]
 
-logger = logging.getLogger(__name__)
-
 GROUP = "waybill-upload-recorders"
 FIELDS = ("phone", "vehicle_id", "content", "received_at")
 
 
-def upload_of(
-    stream: str, entry_id: str, fields: Mapping[str, bytes]
-) -> waybill_uploads.WaybillUpload:
-    """Return the upload of one stream entry; `ValueError` names what is wrong."""
+def upload_of(fields: Mapping[str, bytes]) -> KeptWaybill:
+    """Return the upload one stream entry holds; `ValueError` names what is wrong."""
     missing = [f"`{name}` missing" for name in FIELDS if name not in fields]
     if missing:
         raise ValueError("; ".join(missing))
@@ -51,14 +47,12 @@ def upload_of(
     if not text["vehicle_id"] or not text["phone"]:
         msg = "`phone` and `vehicle_id` must not be empty"
         raise ValueError(msg)
-    return waybill_uploads.WaybillUpload(
-        source_key=f"{stream}#{entry_id}", phone=text["phone"], vehicle_key=text["vehicle_id"],
-        content=fields["content"], received_at=received_at,
-    )  # fmt: skip
+    return KeptWaybill(text["phone"], text["vehicle_id"], fields["content"], received_at)
 
 
-class WaybillUploadRecorder(StreamRecorder[waybill_uploads.WaybillUpload, set[str]]):
-    """Record uploaded e-waybills in the database (one consumer of the group).
+class WaybillUploadRecorder(StreamRecorder[tuple[str, KeptWaybill], set[str]]):
+    """Record uploaded e-waybills in the database (one consumer of the group), each by its
+    source key (stream and entry id).
 
     `stats` counts ``recorded``, ``repeated`` (recorded before), ``malformed``, ``trimmed``,
     ``transactions``, ``redis_errors`` and ``database_errors``.
@@ -66,19 +60,18 @@ class WaybillUploadRecorder(StreamRecorder[waybill_uploads.WaybillUpload, set[st
 
     group = GROUP
     entry_name = "e-waybill upload"
-
     stream_of = staticmethod(waybills_stream)
 
-    def parse(self, entry_id: str, fields: dict[str, bytes]) -> waybill_uploads.WaybillUpload:
-        """The upload of one stream entry."""
-        return upload_of(self.stream, entry_id, fields)
+    def parse(self, entry_id: str, fields: dict[str, bytes]) -> tuple[str, KeptWaybill]:
+        """The source key and upload of one stream entry."""
+        return f"{self.stream}#{entry_id}", upload_of(fields)
 
-    def store(self, session: Session, items: list[waybill_uploads.WaybillUpload]) -> set[str]:
+    def store(self, session: Session, items: list[tuple[str, KeptWaybill]]) -> set[str]:
         """Record the uploads; return the source keys of those that were new."""
-        return waybill_uploads.record_waybill_uploads(session, items, all_carriers=True)
+        return waybill_uploads.record_waybill_uploads(session, dict(items), all_carriers=True)
 
-    def settle(self, items: list[waybill_uploads.WaybillUpload], outcome: set[str]) -> list[str]:
+    def settle(self, items: list[tuple[str, KeptWaybill]], outcome: set[str]) -> list[str]:
         """Count the new and repeated uploads; every one is done."""
         self.stats["recorded"] += len(outcome)
         self.stats["repeated"] += len(items) - len(outcome)
-        return [upload.source_key.rsplit("#", 1)[1] for upload in items]
+        return [source_key.rsplit("#", 1)[1] for source_key, _ in items]

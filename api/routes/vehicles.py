@@ -99,4 +99,4 @@ def read_vehicle_waybill_uploads(
     uploads = waybill_uploads.list_waybill_uploads(
         session, vehicle_id=vehicle_id, limit=limit, **scope.kwargs
     )
-    return [WaybillUploadPublic.model_validate(upload.model_dump()) for upload in uploads]
+    return [WaybillUploadPublic.model_validate(u, from_attributes=True) for u in uploads]

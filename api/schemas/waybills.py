@@ -9,9 +9,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field
 
 from transport import waybills
 from transport.five_checks import CheckId, CheckResult, Outcome
+from transport.gateway.jt808_messages import WaybillUpload
 from transport.registry import PlateColour
 from transport.store.check_runs import CheckRun
-from transport.store.waybill_uploads import CONTENT_ENCODING, StoredWaybillUpload
+from transport.store.waybill_uploads import StoredWaybillUpload
 from transport.waybills import Contact, Party, Place, SpecialPermit, WaybillLine, WaybillState
 
 MAX_ID = 2**31 - 1
@@ -177,5 +178,5 @@ class WaybillUploadPublic(StoredWaybillUpload):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def content_text(self) -> str:
-        """The content read as GBK text."""
-        return self.content.decode(CONTENT_ENCODING, errors="replace")
+        """The content read as GBK text, as the message reads it."""
+        return WaybillUpload(self.content).text

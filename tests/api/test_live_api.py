@@ -18,6 +18,7 @@ from tests.transport import alert_events
 from tests.transport.store import databases
 from transport.accounts import Role
 from transport.fixes import Fix
+from transport.gateway.terminal_registry import KeptWaybill
 from transport.store import waybill_uploads
 
 if TYPE_CHECKING:
@@ -167,11 +168,11 @@ def test_vehicle_waybill_uploads_newest_first_for_its_carrier_and_police(
     client: TestClient, tenant: Tenant, admin: Headers
 ) -> None:
     at = datetime(2025, 6, 10, 1, 0, tzinfo=UTC)
-    uploads = [
-        waybill_uploads.WaybillUpload(f"test#{tenant.plate}-{k}", "013800138000", tenant.plate,
-                                      content, at + timedelta(minutes=k))
+    uploads = {
+        f"test#{tenant.plate}-{k}": KeptWaybill("013800138000", tenant.plate, content,
+                                                at + timedelta(minutes=k))
         for k, content in enumerate([b"\xff\x00", "运单 WB-1".encode("gbk")])
-    ]  # fmt: skip
+    }  # fmt: skip
     app: Any = client.app
     with app.state.session_factory() as session, session.begin():
         waybill_uploads.record_waybill_uploads(session, uploads, all_carriers=True)

@@ -74,6 +74,11 @@ class KeptWaybill:
     content: bytes
     received_at: datetime
 
+    @property
+    def text(self) -> str:
+        """The content read as GBK, undecodable bytes replaced (as the message reads it)."""
+        return messages.WaybillUpload(self.content).text
+
 
 class TerminalRegistry(Protocol):
     """What the gateway asks of the terminal registry."""

@@ -7,7 +7,6 @@ number of that vehicle's active waybill, to that waybill.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
@@ -20,32 +19,19 @@ from transport.store.scope import check_scope, scoped
 from transport.store.vehicle_keys import resolve_vehicle_keys
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping
 
     from sqlalchemy import Table
     from sqlalchemy.orm import Session
 
+    from transport.gateway.terminal_registry import KeptWaybill
     from transport.waybills import Waybill
 
 __all__ = [
     "StoredWaybillUpload",
-    "WaybillUpload",
     "list_waybill_uploads",
     "record_waybill_uploads",
 ]
-
-CONTENT_ENCODING = "gbk"  # JT/T 808's string encoding
-
-
-@dataclass(frozen=True)
-class WaybillUpload:
-    """An upload as the gateway logged it; `source_key` names the log entry (unique)."""
-
-    source_key: str
-    phone: str
-    vehicle_key: str
-    content: bytes
-    received_at: datetime
 
 
 class StoredWaybillUpload(BaseModel):
@@ -64,26 +50,27 @@ class StoredWaybillUpload(BaseModel):
 
 
 def record_waybill_uploads(
-    session: Session, uploads: Sequence[WaybillUpload], *, all_carriers: bool
+    session: Session, uploads: Mapping[str, KeptWaybill], *, all_carriers: bool
 ) -> set[str]:
-    """Store the uploads not stored yet; return the source keys of those that were new.
+    """Store the uploads not stored yet, each by its source key (the gateway's log entry,
+    unique); return the source keys of those that were new.
 
     The recorder stores every carrier's uploads, so the scope must be ``all_carriers=True``.
     """
     check_scope(None, all_carriers)
     if not uploads:
         return set()
-    refs = resolve_vehicle_keys(session, {upload.vehicle_key for upload in uploads})
+    refs = resolve_vehicle_keys(session, {upload.vehicle_id for upload in uploads.values()})
     registered = {ref.vehicle_id for ref in refs.values() if ref.vehicle_id is not None}
     active = waybills.find_active_waybills(session, vehicle_ids=registered, all_carriers=True)
     rows = []
-    for upload in uploads:
-        ref = refs[upload.vehicle_key]
+    for source_key, upload in uploads.items():
+        ref = refs[upload.vehicle_id]
         waybill = active.get(ref.vehicle_id) if ref.vehicle_id is not None else None
         rows.append({
-            "source_key": upload.source_key, "phone": upload.phone,
-            "vehicle_key": upload.vehicle_key, "vehicle_id": ref.vehicle_id,
-            "carrier_id": ref.carrier_id, "waybill_id": _named_waybill_id(upload.content, waybill),
+            "source_key": source_key, "phone": upload.phone, "vehicle_key": upload.vehicle_id,
+            "vehicle_id": ref.vehicle_id, "carrier_id": ref.carrier_id,
+            "waybill_id": _named_waybill_id(upload, waybill),
             "content": upload.content, "received_at": upload.received_at,
         })  # fmt: skip
     table = cast("Table", models.WaybillUploadRow.__table__)
@@ -120,9 +107,8 @@ def _stored(row: models.WaybillUploadRow) -> StoredWaybillUpload:
     return StoredWaybillUpload.model_validate(row, from_attributes=True)
 
 
-def _named_waybill_id(content: bytes, waybill: Waybill | None) -> int | None:
-    """The waybill's id when the content's text carries its number, else None."""
+def _named_waybill_id(upload: KeptWaybill, waybill: Waybill | None) -> int | None:
+    """The waybill's id when the upload's text carries its number, else None."""
     if waybill is None or not waybill.number:
         return None
-    text = content.decode(CONTENT_ENCODING, errors="replace")
-    return waybill.id if waybill.number in text else None
+    return waybill.id if waybill.number in upload.text else None

@@ -168,7 +168,7 @@ def test_an_entry_that_is_not_an_upload_is_refused_naming_why(
     fields: dict[str, bytes], match: str
 ) -> None:
     with pytest.raises(ValueError, match=match):
-        upload_of("s", "1-0", fields)
+        upload_of(fields)
 
 
 def test_uploads_a_database_refused_stay_pending_and_are_recorded_at_the_retry(
